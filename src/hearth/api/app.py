@@ -1,0 +1,54 @@
+"""The FastAPI application: wiring only. Logic lives in the layers below."""
+
+from __future__ import annotations
+
+import time
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from hearth.api import health
+from hearth.api.body_limit import BodyLimitMiddleware
+from hearth.api.chat.router import router as chat_router
+from hearth.api.chat.serving import ChatServing
+from hearth.api.conversations.router import router as conversations_router
+from hearth.api.deps import SlidingWindowLimiter
+from hearth.api.embeddings.router import router as embeddings_router
+from hearth.api.errors import install_error_handlers
+from hearth.api.metrics import Metrics, MetricsMiddleware
+from hearth.api.models.router import router as models_router
+from hearth.assistant.turn import Assistant
+from hearth.config import Settings
+from hearth.engines.base import Engine
+from hearth.engines.registry import create_engine
+from hearth.store.db import Database
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    """Build the app; the engine is loaded here (not per request) unless one is given."""
+    engine = engine or create_engine(settings)
+    db = Database.from_settings(settings)
+    db.migrate()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        yield
+        await engine.close()
+
+    app = FastAPI(title="hearth", version="0.1.0", lifespan=lifespan)
+    metrics = Metrics(engine.queue_depth)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.db = db
+    app.state.metrics = metrics
+    app.state.started_at = int(time.time())
+    app.state.limiter = (SlidingWindowLimiter(settings.rate_limit_per_minute)
+                         if settings.rate_limit_per_minute else None)
+    app.state.chat = ChatServing(Assistant(engine, db), metrics, settings.max_tokens_limit)
+    install_error_handlers(app)
+    for router in (health.router, models_router, chat_router, embeddings_router,
+                   conversations_router):
+        app.include_router(router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app

@@ -1,0 +1,1 @@
+"""``/v1/conversations``: read back the conversations hearth has stored."""

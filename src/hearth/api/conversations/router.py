@@ -1,0 +1,67 @@
+"""``GET /v1/conversations`` and ``GET /v1/conversations/{conversation_id}``.
+
+Thin routes: the store does the work (in a worker thread, because SQLAlchemy here is
+synchronous and must not block the event loop) and decides who sees what.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from hearth.api.conversations.protocol import (
+    ConversationList,
+    ConversationObject,
+    ConversationSummary,
+)
+from hearth.api.deps import authorise
+from hearth.store import conversations
+from hearth.store.db import Database
+
+router = APIRouter(dependencies=[Depends(authorise)])
+
+
+@dataclass(frozen=True)
+class Owner:
+    org_id: str
+    user_id: str
+
+
+def current_owner() -> Owner:
+    """Whose conversations a request may see. Everyone is the local user until auth lands;
+    then this dependency, and nothing in the routes, changes."""
+    return Owner(org_id="local", user_id="local")
+
+
+def database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+@router.get("/v1/conversations", response_model=ConversationList)
+async def list_conversations(
+    db: Annotated[Database, Depends(database)],
+    owner: Annotated[Owner, Depends(current_owner)],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ConversationList:
+    views = await run_in_threadpool(
+        conversations.list_conversations, db, limit=limit,
+        org_id=owner.org_id, user_id=owner.user_id,
+    )
+    return ConversationList(data=[ConversationSummary.from_view(view) for view in views])
+
+
+@router.get("/v1/conversations/{conversation_id}", response_model=ConversationObject)
+async def get_conversation(
+    conversation_id: str,
+    db: Annotated[Database, Depends(database)],
+    owner: Annotated[Owner, Depends(current_owner)],
+) -> ConversationObject:
+    view = await run_in_threadpool(
+        conversations.get_conversation, db, conversation_id,
+        org_id=owner.org_id, user_id=owner.user_id,
+    )
+    return ConversationObject.from_view(view)

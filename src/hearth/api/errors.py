@@ -1,0 +1,68 @@
+"""Every error leaves the API in OpenAI's shape: ``{"error": {message, type, param, code}}``.
+
+One place maps hearth's exceptions, FastAPI's validation errors and unexpected failures, so
+route functions never build error responses themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hearth.errors import HearthError, Overloaded, RateLimited
+
+log = logging.getLogger(__name__)
+
+
+def error_body(message: str, type_: str, param: str | None = None,
+               code: str | None = None) -> dict:
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+def hearth_error_response(exc: HearthError) -> JSONResponse:
+    headers = {}
+    if isinstance(exc, (RateLimited, Overloaded)):
+        headers["Retry-After"] = str(exc.retry_after)
+    return JSONResponse(
+        error_body(exc.message, exc.type, exc.param, exc.code), status_code=exc.status,
+        headers=headers,
+    )
+
+
+def _describe(errors: list[dict]) -> tuple[str, str | None]:
+    """Turn pydantic's error list into one readable sentence and the offending parameter."""
+    first = errors[0]
+    loc = [str(part) for part in first.get("loc", ()) if part != "body"]
+    param = ".".join(loc) or None
+    if first.get("type") == "json_invalid":
+        return "The request body is not valid JSON.", None
+    where = f" (at '{param}')" if param else ""
+    more = f"; and {len(errors) - 1} more problem(s)" if len(errors) > 1 else ""
+    return f"Invalid request{where}: {first.get('msg', 'invalid value')}{more}.", param
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(HearthError)
+    async def _hearth(_: Request, exc: HearthError) -> JSONResponse:
+        return hearth_error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        message, param = _describe(list(exc.errors()))
+        return JSONResponse(error_body(message, "invalid_request_error", param, "invalid_request"),
+                            status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = "invalid_request_error" if exc.status_code < 500 else "server_error"
+        return JSONResponse(error_body(str(exc.detail), kind), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return JSONResponse(error_body("Internal server error; see the server log.",
+                                       "server_error"), status_code=500)

@@ -1,0 +1,18 @@
+"""``GET /healthz`` (liveness, no auth) and ``GET /metrics`` (Prometheus text)."""
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+router = APIRouter()
+
+
+@router.get("/healthz")
+async def healthz(request: Request) -> dict:
+    engine = request.app.state.engine
+    return {"status": "ok", "model": engine.model_id, "queue_depth": engine.queue_depth()}
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.metrics.registry),
+                    media_type=CONTENT_TYPE_LATEST)

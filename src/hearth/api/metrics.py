@@ -1,0 +1,63 @@
+"""Prometheus metrics for ``GET /metrics``.
+
+Each app owns its registry, so several apps (in tests) never clash over metric names.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+
+
+class Metrics:
+    def __init__(self, queue_depth: Callable[[], int]):
+        self.registry = CollectorRegistry()
+        self.requests = Counter("hearth_requests", "HTTP requests by route and status",
+                                ["route", "method", "status"], registry=self.registry)
+        self.latency = Histogram("hearth_request_duration_seconds", "Request latency",
+                                 ["route"], buckets=_LATENCY_BUCKETS, registry=self.registry)
+        self.tokens = Counter("hearth_tokens", "Tokens read (prompt) and written (completion)",
+                              ["direction"], registry=self.registry)
+        self.ttft = Histogram("hearth_time_to_first_token_seconds",
+                              "Time from request to first generated token",
+                              buckets=_LATENCY_BUCKETS, registry=self.registry)
+        self.queue = Gauge("hearth_queue_depth", "Requests generating or waiting for a slot",
+                           registry=self.registry)
+        self.queue.set_function(queue_depth)
+
+    def count_tokens(self, prompt: int, completion: int) -> None:
+        self.tokens.labels("prompt").inc(prompt)
+        self.tokens.labels("completion").inc(completion)
+
+
+class MetricsMiddleware:
+    """Counts every response by route template and status, and times it to the last byte."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics):
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_watch)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
+            self.metrics.latency.labels(route).observe(time.perf_counter() - started)

@@ -1,0 +1,196 @@
+"""``hearth chat``: talk to the model from a terminal, with history that persists.
+
+It talks to a running server (``--url``) or loads the engine in-process; either way every
+turn is stored as a conversation, so ``--continue`` picks up where the last chat stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Optional, Protocol
+
+import httpx
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.markdown import Markdown
+from rich.table import Table
+
+from hearth.cli.common import fail, one_line_errors, settings_with
+from hearth.config import Settings
+
+console = Console()
+
+
+class ChatBackend(Protocol):
+    model_id: str
+
+    async def conversations(self, limit: int) -> list[dict[str, Any]]: ...
+
+    async def messages(self, conversation_id: str) -> list[dict[str, Any]]: ...
+
+    def stream(self, messages: list[dict[str, Any]], conversation_id: str) -> AsyncIterator[str]:
+        ...
+
+
+class RemoteBackend:
+    """A running ``hearth serve`` (or any server with hearth's conversation routes)."""
+
+    def __init__(self, url: str, api_key: str | None, model: str | None):
+        from openai import AsyncOpenAI
+
+        base = url.rstrip("/")
+        base = base if base.endswith("/v1") else base + "/v1"
+        self._client = AsyncOpenAI(base_url=base, api_key=api_key or "local")
+        self._http = httpx.AsyncClient(base_url=base, timeout=30,
+                                       headers={"Authorization": f"Bearer {api_key or 'local'}"})
+        self.model_id = model or ""
+
+    async def connect(self) -> None:
+        try:
+            models = await self._client.models.list()
+        except Exception as exc:
+            raise ConnectionError(f"Cannot reach the server at {self._http.base_url}: {exc}")
+        self.model_id = self.model_id or models.data[0].id
+
+    async def conversations(self, limit: int) -> list[dict[str, Any]]:
+        reply = await self._http.get("/conversations", params={"limit": limit})
+        reply.raise_for_status()
+        return reply.json()["data"]
+
+    async def messages(self, conversation_id: str) -> list[dict[str, Any]]:
+        reply = await self._http.get(f"/conversations/{conversation_id}")
+        reply.raise_for_status()
+        return reply.json()["messages"]
+
+    async def stream(self, messages: list[dict[str, Any]],
+                     conversation_id: str) -> AsyncIterator[str]:
+        chunks = await self._client.chat.completions.create(
+            model=self.model_id, messages=messages, stream=True,  # type: ignore[arg-type]
+            metadata={"conversation": conversation_id},
+        )
+        async for chunk in chunks:
+            if chunk.choices and chunk.choices[0].delta.content:
+                yield chunk.choices[0].delta.content
+
+
+class LocalBackend:
+    """The engine loaded in this process, storing turns in the local database."""
+
+    def __init__(self, settings: Settings):
+        from hearth.assistant.turn import Assistant
+        from hearth.engines.registry import create_engine
+        from hearth.store.db import Database
+
+        db = Database.from_settings(settings)
+        db.migrate()
+        self._assistant = Assistant(create_engine(settings), db)
+        self.model_id = self._assistant.engine.model_id
+
+    async def conversations(self, limit: int) -> list[dict[str, Any]]:
+        from hearth.store import conversations
+
+        views = conversations.list_conversations(self._assistant.db, limit=limit)
+        return [{"id": v.id, "title": v.title, "updated_at": v.updated_at.timestamp()}
+                for v in views]
+
+    async def messages(self, conversation_id: str) -> list[dict[str, Any]]:
+        from hearth.store import conversations
+
+        view = conversations.get_conversation(self._assistant.db, conversation_id)
+        return [{"role": m.role, "content": m.content} for m in view.messages]
+
+    async def stream(self, messages: list[dict[str, Any]],
+                     conversation_id: str) -> AsyncIterator[str]:
+        from hearth.engines.base import ChatRequest
+
+        async for delta in self._assistant.respond(ChatRequest(messages=messages),
+                                                   conversation_id=conversation_id):
+            if delta.content:
+                yield delta.content
+
+
+def _new_conversation_id() -> str:
+    return f"conv_{uuid.uuid4().hex}"
+
+
+async def _show_list(backend: ChatBackend) -> None:
+    table = Table("id", "title", "updated")
+    for conv in await backend.conversations(50):
+        when = dt.datetime.fromtimestamp(float(conv["updated_at"])).strftime("%Y-%m-%d %H:%M")
+        table.add_row(conv["id"], conv.get("title") or "", when)
+    console.print(table)
+
+
+async def _reply(backend: ChatBackend, history: list[dict[str, Any]], conversation_id: str) -> str:
+    text = ""
+    with Live(Markdown(""), console=console, refresh_per_second=12,
+              vertical_overflow="visible") as live:
+        async for piece in backend.stream(history, conversation_id):
+            text += piece
+            live.update(Markdown(text))
+    return text
+
+
+async def _session(backend: ChatBackend, resume: bool, system: str | None) -> None:
+    conversation_id = _new_conversation_id()
+    history: list[dict[str, Any]] = []
+    if resume:
+        recent = await backend.conversations(1)
+        if not recent:
+            fail("There is no conversation to continue yet; start one with `hearth chat`.")
+        conversation_id = recent[0]["id"]
+        history = [m for m in await backend.messages(conversation_id) if m["content"]]
+        console.print(f"[dim]continuing {conversation_id} ({len(history)} messages)[/]")
+        for message in history[-4:]:
+            who = "you" if message["role"] == "user" else backend.model_id
+            console.print(f"[bold]{who}:[/] {message['content']}", highlight=False)
+    elif system:
+        history.append({"role": "system", "content": system})
+    interactive = sys.stdin.isatty()
+    if interactive:
+        console.print(f"[dim]chatting with {backend.model_id}; /exit or Ctrl-D to leave[/]")
+    while True:
+        try:
+            line = console.input("[bold green]you>[/] ") if interactive else input()
+        except EOFError:
+            break
+        if line.strip() in {"/exit", "/quit"}:
+            break
+        if not line.strip():
+            continue
+        history.append({"role": "user", "content": line})
+        history.append({"role": "assistant", "content": await _reply(backend, history,
+                                                                     conversation_id)})
+
+
+def chat(
+    url: Annotated[Optional[str], typer.Option(help="Server to talk to; default: in-process.")] = None,
+    api_key: Annotated[Optional[str], typer.Option(envvar="HEARTH_API_KEY",
+                                                   help="API key for --url.")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Catalog id or GGUF path.")] = None,
+    resume: Annotated[bool, typer.Option("--continue", help="Resume the last conversation.")] = False,
+    list_: Annotated[bool, typer.Option("--list", help="List conversations and exit.")] = False,
+    system: Annotated[Optional[str], typer.Option(help="System prompt for a new chat.")] = None,
+) -> None:
+    """Chat in the terminal; answers stream as rendered markdown."""
+    with one_line_errors():
+        with asyncio.Runner() as runner:
+            backend: ChatBackend
+            if url:
+                remote = RemoteBackend(url, api_key, model)
+                try:
+                    runner.run(remote.connect())
+                except ConnectionError as exc:
+                    fail(str(exc))
+                backend = remote
+            else:
+                backend = LocalBackend(settings_with(model=model))
+            if list_:
+                runner.run(_show_list(backend))
+            else:
+                runner.run(_session(backend, resume, system))

@@ -1,0 +1,38 @@
+"""What every command shares: settings from env vars overridden by flags, and one-line errors."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from hearth.config import Settings
+from hearth.errors import HearthError
+
+stderr = Console(stderr=True)
+
+
+def settings_with(**overrides: Any) -> Settings:
+    """Settings from the environment, with the flags that were given taking precedence."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**given)
+
+
+def fail(message: str) -> NoReturn:
+    stderr.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """Show hearth's own errors as one line with the fix, never as a traceback."""
+    try:
+        yield
+    except HearthError as exc:
+        fail(exc.message)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,18 @@
+"""The ``hearth`` command: one small module per command group."""
+
+from __future__ import annotations
+
+import typer
+
+from hearth.cli import bench, chat, models, serve
+
+app = typer.Typer(
+    name="hearth",
+    help="Self-hosted AI on open-weight models: serve, chat, manage models, benchmark.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("serve")(serve.serve)
+app.command("chat")(chat.chat)
+app.add_typer(models.app, name="models")
+app.add_typer(bench.app, name="bench")

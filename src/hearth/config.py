@@ -1,0 +1,53 @@
+"""All of hearth's settings, in one place.
+
+Every setting reads from an environment variable named ``HEARTH_<NAME>`` (for example
+``HEARTH_HOME``, ``HEARTH_DATABASE_URL``, ``HEARTH_MODEL``); command-line flags override them.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_CHAT_MODEL = "qwen2.5-coder-0.5b-instruct"
+
+
+def _default_home() -> Path:
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "hearth"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration for the server, the CLI and the benchmarks."""
+
+    model_config = SettingsConfigDict(env_prefix="HEARTH_", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home, description="Data folder: models, database.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default is a SQLite file under home."
+    )
+    model: str = Field(default=DEFAULT_CHAT_MODEL, description="Catalog id or path of a GGUF file.")
+    engine: str = Field(default="llamacpp", description="Engine name in the engine registry.")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    context_length: int = Field(default=4096, ge=256, description="Tokens per sequence.")
+    parallel: int = Field(default=4, ge=1, le=64, description="Sequences decoded together.")
+    max_queue: int = Field(default=64, ge=0, description="Waiting requests before 503.")
+    max_body_bytes: int = Field(default=2_000_000, ge=1024)
+    max_tokens_limit: int = Field(default=4096, ge=1, description="Largest max_tokens accepted.")
+    api_key: str | None = Field(default=None, description="If set, every /v1 call needs it.")
+    rate_limit_per_minute: int = Field(default=0, ge=0, description="Per client; 0 means off.")
+
+    @cached_property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'hearth.db'}"

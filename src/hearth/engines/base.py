@@ -1,0 +1,72 @@
+"""The engine protocol: what every model runner offers the layers above.
+
+An engine turns a ``ChatRequest`` into a stream of ``Delta`` pieces. Token counting lives
+here too, so that usage numbers come from the model's own tokenizer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+FinishReason = Literal["stop", "length", "tool_calls"]
+
+
+@dataclass
+class ToolCall:
+    """One function call the model asked for, in OpenAI's shape."""
+
+    id: str
+    name: str
+    arguments: str  # JSON text, as OpenAI sends it
+
+
+@dataclass
+class ChatRequest:
+    """A chat completion request after validation; messages are OpenAI-style dicts."""
+
+    messages: list[dict[str, Any]]
+    max_tokens: int | None = None
+    temperature: float = 0.7
+    top_p: float = 1.0
+    seed: int | None = None
+    stop: list[str] = field(default_factory=list)
+    response_format: dict[str, Any] | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+
+
+@dataclass
+class Delta:
+    """A piece of a streamed answer. The last piece carries ``finish_reason`` and usage."""
+
+    content: str = ""
+    tool_calls: list[ToolCall] | None = None
+    finish_reason: FinishReason | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A loaded model that can chat, count tokens and (maybe) embed."""
+
+    model_id: str
+    context_length: int
+
+    def chat(self, request: ChatRequest) -> AsyncIterator[Delta]:
+        """Stream the answer. Closing the iterator early cancels generation at once."""
+        ...
+
+    async def embed(self, texts: list[str]) -> tuple[list[list[float]], int]:
+        """Return one vector per text and the number of tokens read."""
+        ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def queue_depth(self) -> int:
+        """Requests admitted or waiting that have not finished."""
+        ...
+
+    async def close(self) -> None: ...

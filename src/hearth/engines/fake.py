@@ -1,0 +1,143 @@
+"""A deterministic engine for tests: the words it says do not matter, the protocol does.
+
+It answers "You said: <last user message>" one word per token, honours ``max_tokens``, stop
+sequences, JSON-schema output (a minimal valid instance) and forced tool calls, and goes
+through the same admission queue as the real engine. ``HEARTH_FAKE_TOKEN_DELAY`` (seconds)
+slows it down so that tests can watch queueing and cancellation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+from hearth.config import Settings
+from hearth.engines.admission import Admission
+from hearth.engines.base import ChatRequest, Delta
+from hearth.engines.stops import StopMatcher
+from hearth.engines.tool_calls import forced_call_schema, forced_function_names, new_call_id
+from hearth.engines.base import ToolCall
+from hearth.errors import ContextOverflow
+
+
+def example_for_schema(schema: dict[str, Any]) -> Any:
+    """A small value that satisfies a JSON schema (the subset tools and tests use)."""
+    if "const" in schema:
+        return schema["const"]
+    if "enum" in schema:
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            return example_for_schema(schema[key][0])
+    kind = schema.get("type", "object")
+    if isinstance(kind, list):
+        kind = kind[0]
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {name: example_for_schema(props[name]) for name in schema.get("required", props)}
+    if kind == "array":
+        return [example_for_schema(schema.get("items", {}))] * schema.get("minItems", 0)
+    return {"string": "x", "integer": 1, "number": 1.5, "boolean": True, "null": None}[kind]
+
+
+class FakeEngine:
+    def __init__(self, model_id: str, context_length: int, slots: int, max_queue: int,
+                 token_delay: float = 0.0):
+        self.model_id = model_id
+        self.context_length = context_length
+        self.token_delay = token_delay
+        self.admission = Admission(slots, max_queue)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "FakeEngine":
+        return cls(
+            model_id=settings.model,
+            context_length=settings.context_length,
+            slots=settings.parallel,
+            max_queue=settings.max_queue,
+            token_delay=float(os.environ.get("HEARTH_FAKE_TOKEN_DELAY", "0")),
+        )
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def queue_depth(self) -> int:
+        return self.admission.depth
+
+    def _prompt_tokens(self, request: ChatRequest) -> int:
+        return sum(self.count_tokens(str(m.get("content") or "")) + 3 for m in request.messages)
+
+    async def chat(self, request: ChatRequest) -> AsyncIterator[Delta]:
+        prompt_tokens = self._prompt_tokens(request)
+        budget = request.max_tokens or (self.context_length - prompt_tokens)
+        if prompt_tokens + budget > self.context_length:
+            raise ContextOverflow(
+                f"This model's context is {self.context_length} tokens; the prompt has "
+                f"{prompt_tokens} and max_tokens asks for {budget}. Shorten the messages "
+                "or lower max_tokens."
+            )
+        async with self.admission.slot():
+            async for delta in self._generate(request, prompt_tokens, budget):
+                yield delta
+
+    async def _generate(self, request: ChatRequest, prompt_tokens: int,
+                        budget: int) -> AsyncIterator[Delta]:
+        names = forced_function_names(request.tools, request.tool_choice) if request.tools else None
+        if names:
+            schema = forced_call_schema(request.tools or [], names)
+            call = example_for_schema(schema)
+            yield Delta(
+                tool_calls=[ToolCall(new_call_id(), call["name"], json.dumps(call["arguments"]))],
+                finish_reason="tool_calls", prompt_tokens=prompt_tokens, completion_tokens=1,
+            )
+            return
+        words = self._answer_words(request)
+        stops = StopMatcher(request.stop)
+        emitted = 0
+        finish = "stop"
+        for i, word in enumerate(words):
+            if emitted >= budget:
+                finish = "length"
+                break
+            if self.token_delay:
+                await asyncio.sleep(self.token_delay)
+            text = stops.feed(word if i == 0 else " " + word)
+            emitted += 1
+            if text:
+                yield Delta(content=text)
+            if stops.stopped:
+                break
+        tail = stops.flush()
+        yield Delta(content=tail, finish_reason=finish, prompt_tokens=prompt_tokens,
+                    completion_tokens=emitted)
+
+    def _answer_words(self, request: ChatRequest) -> list[str]:
+        fmt = request.response_format or {}
+        if fmt.get("type") == "json_schema":
+            return [json.dumps(example_for_schema(fmt["json_schema"]["schema"]))]
+        if fmt.get("type") == "json_object":
+            return ["{}"]
+        last_user = next(
+            (str(m.get("content") or "") for m in reversed(request.messages)
+             if m.get("role") == "user"), "",
+        )
+        if request.seed is not None and request.temperature > 0:
+            salt = hashlib.sha256(f"{request.seed}".encode()).hexdigest()[:8]
+            return ["You", "said:", *last_user.split(), f"[{salt}]"]
+        return ["You", "said:", *last_user.split()]
+
+    async def embed(self, texts: list[str]) -> tuple[list[list[float]], int]:
+        vectors = []
+        for text in texts:
+            digest = hashlib.sha256(text.encode()).digest()
+            raw = [b / 255.0 - 0.5 for b in digest[:16]]
+            norm = sum(x * x for x in raw) ** 0.5 or 1.0
+            vectors.append([x / norm for x in raw])
+        return vectors, sum(self.count_tokens(t) for t in texts)
+
+    async def close(self) -> None:
+        return None

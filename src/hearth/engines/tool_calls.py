@@ -1,0 +1,91 @@
+"""Tool calling in OpenAI's shape, on models that write calls as text.
+
+Qwen-family chat templates ask the model to answer ``<tool_call>{"name": …, "arguments": …}
+</tool_call>``; this module turns such text into ``ToolCall`` objects. When the caller forces a
+call (``tool_choice`` "required" or a named function) the engine instead constrains the output
+to the JSON schema built by ``forced_call_schema``, so the call is valid by construction.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+from hearth.engines.base import ToolCall
+from hearth.errors import InvalidRequest
+
+_TAGGED = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", re.DOTALL)
+
+
+def new_call_id() -> str:
+    return f"call_{uuid.uuid4().hex[:24]}"
+
+
+def _as_call(obj: Any, known: set[str]) -> ToolCall | None:
+    if not isinstance(obj, dict) or obj.get("name") not in known:
+        return None
+    args = obj.get("arguments", obj.get("parameters", {}))
+    if isinstance(args, str):
+        try:
+            args = json.loads(args)
+        except json.JSONDecodeError:
+            return None
+    return ToolCall(id=new_call_id(), name=obj["name"], arguments=json.dumps(args))
+
+
+def parse_tool_calls(text: str, tools: list[dict[str, Any]]) -> tuple[str, list[ToolCall]]:
+    """Split model output into plain content and the tool calls it contains."""
+    known = {t["function"]["name"] for t in tools}
+    calls: list[ToolCall] = []
+    for match in _TAGGED.finditer(text):
+        try:
+            call = _as_call(json.loads(match.group(1)), known)
+        except json.JSONDecodeError:
+            call = None
+        if call:
+            calls.append(call)
+    if calls:
+        return _TAGGED.sub("", text).strip(), calls
+    try:  # a bare JSON call, as forced (constrained) output is written
+        call = _as_call(json.loads(text), known)
+    except json.JSONDecodeError:
+        call = None
+    return ("", [call]) if call else (text, [])
+
+
+def forced_function_names(tools: list[dict[str, Any]], tool_choice: Any) -> list[str] | None:
+    """Names the model must choose from, or None when it may answer in plain text."""
+    names = [t["function"]["name"] for t in tools]
+    if tool_choice in (None, "auto", "none"):
+        return None
+    if tool_choice == "required":
+        return names
+    if isinstance(tool_choice, dict):
+        name = (tool_choice.get("function") or {}).get("name")
+        if name not in names:
+            raise InvalidRequest(
+                f"tool_choice names function {name!r}, which is not in tools.", param="tool_choice"
+            )
+        return [name]
+    raise InvalidRequest(
+        "tool_choice must be 'none', 'auto', 'required' or a function.", param="tool_choice"
+    )
+
+
+def forced_call_schema(tools: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:
+    """JSON schema of ``{"name": …, "arguments": …}`` for any of the allowed functions."""
+    options = []
+    for tool in tools:
+        fn = tool["function"]
+        if fn["name"] in names:
+            params = fn.get("parameters") or {"type": "object", "properties": {}}
+            options.append(
+                {
+                    "type": "object",
+                    "properties": {"name": {"const": fn["name"]}, "arguments": params},
+                    "required": ["name", "arguments"],
+                }
+            )
+    return options[0] if len(options) == 1 else {"anyOf": options}

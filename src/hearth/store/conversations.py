@@ -1,0 +1,244 @@
+"""Conversations and their messages, stored as they happen.
+
+Every function takes the ``Database`` and the caller's ``org_id``/``user_id``, and every
+query is narrowed to them by ``_owned`` below: the one place tenant scoping happens. A
+conversation that belongs to someone else behaves exactly like one that does not exist.
+
+The functions return frozen views, not ORM objects, so callers can hold them after the
+session has closed (in another thread, in a response) without lazy loads or stale state.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, Update, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hearth.errors import InvalidRequest, NotFound
+from hearth.store.db import Database
+from hearth.store.tables import Conversation, Message, utcnow
+
+LOCAL = "local"
+TITLE_LENGTH = 60
+MAX_ID_LENGTH = 64
+
+# Selects and updates alike; both are narrowed by ``_owned``.
+_Statement = TypeVar("_Statement", Select[Any], Update)
+
+
+@dataclass(frozen=True)
+class MessageView:
+    id: int
+    position: int
+    role: str
+    content: str | None
+    tool_calls: list[dict[str, Any]] | None
+    tool_call_id: str | None
+    name: str | None
+    created_at: datetime
+
+    def as_chat_message(self) -> dict[str, Any]:
+        """The OpenAI-style dict this message was stored from (absent fields left out)."""
+        message: dict[str, Any] = {"role": self.role, "content": self.content}
+        for key in ("tool_calls", "tool_call_id", "name"):
+            if getattr(self, key) is not None:
+                message[key] = getattr(self, key)
+        return message
+
+
+@dataclass(frozen=True)
+class ConversationView:
+    id: str
+    org_id: str
+    user_id: str
+    title: str | None
+    model: str
+    created_at: datetime
+    updated_at: datetime
+    messages: tuple[MessageView, ...] = ()  # filled by get_conversation only
+
+
+def _owned(statement: _Statement, model: type[Conversation] | type[Message],
+           org_id: str, user_id: str) -> _Statement:
+    """Narrow a query to one tenant. Every read and write in this module goes through here."""
+    return statement.where(model.org_id == org_id, model.user_id == user_id)
+
+
+def _not_found(conversation_id: str) -> NotFound:
+    return NotFound(
+        f"No conversation with id {conversation_id!r} was found for this user; "
+        "list the conversations to see which ids exist.",
+        param="conversation_id",
+        code="conversation_not_found",
+    )
+
+
+def _view(row: Conversation, messages: list[Message] | None = None) -> ConversationView:
+    return ConversationView(
+        id=row.id, org_id=row.org_id, user_id=row.user_id, title=row.title, model=row.model,
+        created_at=row.created_at, updated_at=row.updated_at,
+        messages=tuple(
+            MessageView(
+                id=m.id, position=m.position, role=m.role, content=m.content,
+                tool_calls=m.tool_calls, tool_call_id=m.tool_call_id, name=m.name,
+                created_at=m.created_at,
+            )
+            for m in messages or ()
+        ),
+    )
+
+
+def _find(session: Session, conversation_id: str, org_id: str, user_id: str) -> Conversation | None:
+    query = select(Conversation).where(Conversation.id == conversation_id)
+    return session.scalars(_owned(query, Conversation, org_id, user_id)).one_or_none()
+
+
+def _text(content: Any) -> str | None:
+    """Message content as text: OpenAI's list of content parts becomes its joined text."""
+    if content is None or isinstance(content, str):
+        return content
+    return "".join(part.get("text") or "" for part in content if isinstance(part, dict))
+
+
+def _title(messages: list[dict[str, Any]]) -> str | None:
+    for message in messages:
+        text = " ".join((_text(message.get("content")) or "").split())
+        if message.get("role") == "user" and text:
+            return text[:TITLE_LENGTH].rstrip()
+    return None
+
+
+def start_conversation(db: Database, *, model: str, title: str | None = None,
+                       conversation_id: str | None = None, org_id: str = LOCAL,
+                       user_id: str = LOCAL) -> ConversationView:
+    """Create a conversation (with a new ``conv_…`` id unless one is given).
+
+    Raises ``sqlalchemy.exc.IntegrityError`` if the id is taken; ``ensure_conversation`` is
+    the call for ids that come from clients.
+    """
+    if conversation_id is not None and not 0 < len(conversation_id) <= MAX_ID_LENGTH:
+        raise InvalidRequest(
+            f"A conversation id must be 1 to {MAX_ID_LENGTH} characters long.",
+            param="conversation_id",
+        )
+    now = utcnow()
+    row = Conversation(
+        id=conversation_id or f"conv_{uuid.uuid4().hex}", org_id=org_id, user_id=user_id,
+        title=title, model=model, created_at=now, updated_at=now,
+    )
+    with db.session() as session:
+        session.add(row)
+    return _view(row)
+
+
+def ensure_conversation(db: Database, conversation_id: str, *, model: str,
+                        org_id: str = LOCAL, user_id: str = LOCAL) -> ConversationView:
+    """The caller's conversation with this id, created if no one has it yet.
+
+    Raises ``NotFound`` when the id belongs to another org or user: ids are not reusable
+    across tenants, and saying "taken" would reveal that it exists.
+    """
+    with db.session() as session:
+        row = _find(session, conversation_id, org_id, user_id)
+        if row is not None:
+            return _view(row)
+    try:
+        return start_conversation(db, model=model, conversation_id=conversation_id,
+                                  org_id=org_id, user_id=user_id)
+    except IntegrityError:
+        pass  # created meanwhile by a concurrent request, or owned by someone else
+    with db.session() as session:
+        row = _find(session, conversation_id, org_id, user_id)
+        if row is None:
+            raise _not_found(conversation_id)
+        return _view(row)
+
+
+def append_messages(db: Database, conversation_id: str, messages: list[dict[str, Any]], *,
+                    org_id: str = LOCAL, user_id: str = LOCAL) -> None:
+    """Store OpenAI-style messages after the last stored one; committed when this returns.
+
+    The first user message names an untitled conversation. Raises ``NotFound`` when the
+    conversation is missing or belongs to someone else.
+    """
+    now = utcnow()
+    touch: dict[str, Any] = {"updated_at": now}
+    if (title := _title(messages)) is not None:
+        touch["title"] = func.coalesce(Conversation.title, title)  # keep an existing title
+    with db.session() as session:
+        # Write first: the UPDATE locks the row (PostgreSQL) or the database (SQLite), so
+        # concurrent appends to one conversation number their positions one after another.
+        found = session.execute(
+            _owned(update(Conversation), Conversation, org_id, user_id)
+            .where(Conversation.id == conversation_id)
+            .values(touch)
+            .returning(Conversation.id)
+        ).first()
+        if found is None:
+            raise _not_found(conversation_id)
+        last = session.scalar(
+            _owned(select(func.max(Message.position)), Message, org_id, user_id)
+            .where(Message.conversation_id == conversation_id)
+        )
+        start = 0 if last is None else last + 1
+        session.add_all(
+            Message(
+                conversation_id=conversation_id, org_id=org_id, user_id=user_id,
+                position=start + offset, role=message["role"],
+                content=_text(message.get("content")), tool_calls=message.get("tool_calls"),
+                tool_call_id=message.get("tool_call_id"), name=message.get("name"),
+                created_at=now,
+            )
+            for offset, message in enumerate(messages)
+        )
+
+def stored_message_count(db: Database, conversation_id: str, *, org_id: str = LOCAL,
+                         user_id: str = LOCAL) -> int:
+    """How many messages are stored; 0 for a conversation the caller does not have.
+
+    A client that resends the whole history can store only what lies past this count.
+    """
+    with db.session() as session:
+        query = select(func.count()).select_from(Message).where(
+            Message.conversation_id == conversation_id
+        )
+        return session.scalar(_owned(query, Message, org_id, user_id)) or 0
+
+
+def list_conversations(db: Database, *, limit: int = 20, org_id: str = LOCAL,
+                       user_id: str = LOCAL) -> list[ConversationView]:
+    """The caller's conversations, most recently updated first, without their messages."""
+    query = (
+        select(Conversation)
+        .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+        .limit(limit)
+    )
+    with db.session() as session:
+        return [_view(row) for row in session.scalars(_owned(query, Conversation, org_id, user_id))]
+
+
+def get_conversation(db: Database, conversation_id: str, *, org_id: str = LOCAL,
+                     user_id: str = LOCAL) -> ConversationView:
+    """One conversation with its messages in order; ``NotFound`` if the caller has none such."""
+    with db.session() as session:
+        row = _find(session, conversation_id, org_id, user_id)
+        if row is None:
+            raise _not_found(conversation_id)
+        query = (
+            select(Message)
+            .where(Message.conversation_id == conversation_id)
+            .order_by(Message.position)
+        )
+        return _view(row, list(session.scalars(_owned(query, Message, org_id, user_id))))
+
+
+def latest_conversation(db: Database, *, org_id: str = LOCAL,
+                        user_id: str = LOCAL) -> ConversationView | None:
+    """The caller's most recently updated conversation (to continue it), without messages."""
+    latest = list_conversations(db, limit=1, org_id=org_id, user_id=user_id)
+    return latest[0] if latest else None

@@ -1,0 +1,364 @@
+"""The conversation store on a real SQLite file: schema, order, titles, tenancy, durability."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypedDict
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import delete, inspect, select, text
+
+from hearth.config import Settings
+from hearth.errors import NotFound
+from hearth.store import conversations as store
+from hearth.store.db import Database, alembic_config
+from hearth.store.tables import Base, Conversation, Message
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "home" / "hearth.db"
+
+
+@pytest.fixture
+def db(db_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{db_path}")
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+def contents(db: Database, conversation_id: str, **owner: str) -> list[str | None]:
+    return [m.content for m in store.get_conversation(db, conversation_id, **owner).messages]
+
+
+# --- schema -----------------------------------------------------------------------------
+
+
+def test_migrations_create_the_schema_in_a_new_folder(db: Database, db_path: Path) -> None:
+    assert db_path.exists()
+    inspector = inspect(db.engine)
+    assert {"conversations", "messages", "alembic_version"} <= set(inspector.get_table_names())
+    assert "ix_conversations_org_id_user_id_updated_at" in {
+        index["name"] for index in inspector.get_indexes("conversations")
+    }
+    with db.engine.connect() as connection:
+        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0001"
+
+
+def test_migrating_twice_changes_nothing(db: Database) -> None:
+    conversation = store.start_conversation(db, model="m")
+    db.migrate()
+    assert store.get_conversation(db, conversation.id).id == conversation.id
+
+
+def test_migrations_match_the_models(db: Database) -> None:
+    with db.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_migrations_downgrade_to_nothing_and_back(db: Database) -> None:
+    with db.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "base")
+    assert set(inspect(db.engine).get_table_names()) == {"alembic_version"}
+    db.migrate()
+    assert {"conversations", "messages"} <= set(inspect(db.engine).get_table_names())
+
+
+def test_migrations_render_portable_sql_for_postgresql() -> None:
+    output = io.StringIO()
+    config = alembic_config()
+    config.output_buffer = output
+    config.set_main_option("sqlalchemy.url", "postgresql+psycopg://hearth@localhost/hearth")
+    command.upgrade(config, "head", sql=True)
+    sql = output.getvalue()
+    assert "CREATE TABLE conversations" in sql
+    assert "TIMESTAMP WITH TIME ZONE" in sql
+    assert "id BIGSERIAL" in sql
+    assert "ON DELETE CASCADE" in sql
+
+
+def test_sqlite_runs_in_wal_mode_with_full_sync_and_foreign_keys(
+    db: Database, db_path: Path
+) -> None:
+    with db.engine.connect() as connection:
+        assert connection.scalar(text("PRAGMA journal_mode")) == "wal"
+        assert connection.scalar(text("PRAGMA synchronous")) == 2  # FULL
+        assert connection.scalar(text("PRAGMA foreign_keys")) == 1
+        assert connection.scalar(text("PRAGMA busy_timeout")) > 0
+    # WAL is a property of the file, so every other reader sees it too.
+    with sqlite3.connect(db_path) as plain:
+        assert plain.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_default_database_lives_under_hearth_home(tmp_path: Path) -> None:
+    database = Database.from_settings(Settings(home=tmp_path / "hearth-home"))
+    database.migrate()
+    database.dispose()
+    assert (tmp_path / "hearth-home" / "hearth.db").exists()
+
+
+def test_deleting_a_conversation_deletes_its_messages(db: Database) -> None:
+    conversation = store.start_conversation(db, model="m")
+    store.append_messages(db, conversation.id, [{"role": "user", "content": "hi"}])
+    with db.session() as session:
+        session.execute(delete(Conversation).where(Conversation.id == conversation.id))
+    with db.session() as session:
+        assert session.scalars(select(Message)).all() == []
+
+
+# --- messages and titles ----------------------------------------------------------------
+
+
+def test_appends_keep_messages_in_order_across_calls(db: Database) -> None:
+    conversation = store.start_conversation(db, model="m")
+    store.append_messages(db, conversation.id, [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "one"},
+    ])
+    store.append_messages(db, conversation.id, [{"role": "assistant", "content": "two"}])
+    store.append_messages(db, conversation.id, [{"role": "user", "content": "three"}])
+
+    stored = store.get_conversation(db, conversation.id).messages
+    assert [(m.position, m.role, m.content) for m in stored] == [
+        (0, "system", "be brief"),
+        (1, "user", "one"),
+        (2, "assistant", "two"),
+        (3, "user", "three"),
+    ]
+    assert store.stored_message_count(db, conversation.id) == 4
+
+
+def test_tool_calls_and_tool_results_are_stored_as_sent(db: Database) -> None:
+    call = {"id": "call_1", "type": "function",
+            "function": {"name": "weather", "arguments": '{"city": "Oslo"}'}}
+    sent: list[dict[str, Any]] = [
+        {"role": "user", "content": "Weather in Oslo?"},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "content": "4°C, rain", "tool_call_id": "call_1", "name": "weather"},
+    ]
+    conversation = store.start_conversation(db, model="m")
+    store.append_messages(db, conversation.id, sent)
+
+    stored = store.get_conversation(db, conversation.id).messages
+    assert [m.as_chat_message() for m in stored] == sent
+    assert stored[0].tool_calls is None  # SQL NULL, not JSON null
+
+
+def test_content_parts_are_stored_as_their_text(db: Database) -> None:
+    conversation = store.start_conversation(db, model="m")
+    parts = [{"type": "text", "text": "Hello, "}, {"type": "text", "text": "world"}]
+    store.append_messages(db, conversation.id, [{"role": "user", "content": parts}])
+    assert contents(db, conversation.id) == ["Hello, world"]
+
+
+def test_first_user_message_titles_an_untitled_conversation(db: Database) -> None:
+    conversation = store.start_conversation(db, model="m")
+    question = "How do I\nmake sourdough bread at home without a proofing basket or any scale?"
+    store.append_messages(db, conversation.id, [
+        {"role": "system", "content": "You are a baker."},
+        {"role": "user", "content": question},
+    ])
+    store.append_messages(db, conversation.id, [{"role": "user", "content": "Thanks!"}])
+
+    title = store.get_conversation(db, conversation.id).title
+    assert title == " ".join(question.split())[:60].rstrip()
+    assert len(title) <= 60
+
+
+def test_a_given_title_is_kept(db: Database) -> None:
+    conversation = store.start_conversation(db, model="m", title="Bread")
+    store.append_messages(db, conversation.id, [{"role": "user", "content": "Sourdough?"}])
+    assert store.get_conversation(db, conversation.id).title == "Bread"
+
+
+def test_append_is_committed_when_it_returns(db: Database, db_path: Path) -> None:
+    conversation = store.start_conversation(db, model="m")
+    store.append_messages(db, conversation.id, [{"role": "user", "content": "remember me"}])
+
+    # A separate connection, outside SQLAlchemy, sees only what was committed.
+    with sqlite3.connect(db_path) as plain:
+        rows = plain.execute(
+            "SELECT role, content FROM messages WHERE conversation_id = ?", (conversation.id,)
+        ).fetchall()
+    assert rows == [("user", "remember me")]
+
+
+def test_appending_to_a_missing_conversation_raises_not_found(db: Database) -> None:
+    with pytest.raises(NotFound):
+        store.append_messages(db, "conv_missing", [{"role": "user", "content": "hi"}])
+    assert store.stored_message_count(db, "conv_missing") == 0
+
+
+def test_concurrent_appends_to_one_conversation_get_distinct_positions(db: Database) -> None:
+    conversation = store.start_conversation(db, model="m")
+
+    def writer(name: str) -> None:
+        for i in range(10):
+            store.append_messages(db, conversation.id, [{"role": "user", "content": f"{name}{i}"}])
+
+    threads = [threading.Thread(target=writer, args=(name,)) for name in "abcd"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    stored = store.get_conversation(db, conversation.id).messages
+    assert [m.position for m in stored] == list(range(40))
+    for name in "abcd":
+        mine = [m.content for m in stored if (m.content or "").startswith(name)]
+        assert mine == [f"{name}{i}" for i in range(10)]
+
+
+# --- conversations ----------------------------------------------------------------------
+
+
+def test_conversations_are_listed_most_recently_updated_first(db: Database) -> None:
+    first = store.start_conversation(db, model="m", title="first")
+    second = store.start_conversation(db, model="m", title="second")
+    assert [c.id for c in store.list_conversations(db)] == [second.id, first.id]
+
+    store.append_messages(db, first.id, [{"role": "user", "content": "back to the first"}])
+    assert [c.id for c in store.list_conversations(db)] == [first.id, second.id]
+    assert [c.id for c in store.list_conversations(db, limit=1)] == [first.id]
+    assert store.latest_conversation(db) == store.list_conversations(db, limit=1)[0]
+
+
+def test_latest_conversation_is_none_before_any(db: Database) -> None:
+    assert store.latest_conversation(db) is None
+
+
+def test_timestamps_are_timezone_aware_utc(db: Database) -> None:
+    conversation = store.start_conversation(db, model="m")
+    store.append_messages(db, conversation.id, [{"role": "user", "content": "hi"}])
+    stored = store.get_conversation(db, conversation.id)
+    for moment in (stored.created_at, stored.updated_at, stored.messages[0].created_at):
+        assert moment.utcoffset() == timedelta(0)
+
+
+def test_ensure_conversation_creates_it_once_under_the_given_id(db: Database) -> None:
+    created = store.ensure_conversation(db, "my-chat", model="m")
+    store.append_messages(db, "my-chat", [{"role": "user", "content": "hi"}])
+    again = store.ensure_conversation(db, "my-chat", model="other")
+
+    assert created.id == again.id == "my-chat"
+    assert again.model == "m"
+    assert contents(db, "my-chat") == ["hi"]
+
+
+def test_missing_conversation_is_not_found(db: Database) -> None:
+    with pytest.raises(NotFound):
+        store.get_conversation(db, "conv_missing")
+
+
+# --- tenancy ----------------------------------------------------------------------------
+
+class Owner(TypedDict):
+    org_id: str
+    user_id: str
+
+
+OTHERS = [
+    pytest.param(Owner(org_id="acme", user_id="local"), id="other-org"),
+    pytest.param(Owner(org_id="local", user_id="mallory"), id="other-user"),
+]
+
+
+@pytest.mark.parametrize("other", OTHERS)
+def test_someone_else_can_neither_read_nor_list_nor_append(
+    db: Database, other: Owner
+) -> None:
+    mine = store.start_conversation(db, model="m")
+    store.append_messages(db, mine.id, [{"role": "user", "content": "private"}])
+
+    with pytest.raises(NotFound):
+        store.get_conversation(db, mine.id, **other)
+    with pytest.raises(NotFound):
+        store.append_messages(db, mine.id, [{"role": "user", "content": "injected"}], **other)
+    assert store.list_conversations(db, **other) == []
+    assert store.latest_conversation(db, **other) is None
+    assert store.stored_message_count(db, mine.id, **other) == 0
+    assert contents(db, mine.id) == ["private"]
+
+
+@pytest.mark.parametrize("other", OTHERS)
+def test_someone_else_cannot_reuse_a_conversation_id(db: Database, other: Owner) -> None:
+    store.ensure_conversation(db, "shared-id", model="m")
+    with pytest.raises(NotFound):
+        store.ensure_conversation(db, "shared-id", model="m", **other)
+    assert store.list_conversations(db, **other) == []
+
+
+def test_each_owner_sees_only_their_own_conversations(db: Database) -> None:
+    alice = store.start_conversation(db, model="m", org_id="acme", user_id="alice")
+    bob = store.start_conversation(db, model="m", org_id="acme", user_id="bob")
+    for owner, conversation in (("alice", alice), ("bob", bob)):
+        listed = store.list_conversations(db, org_id="acme", user_id=owner)
+        assert [c.id for c in listed] == [conversation.id]
+    assert store.list_conversations(db) == []
+
+
+# --- durability -------------------------------------------------------------------------
+
+WRITER = textwrap.dedent("""
+    import sys
+    from hearth.store import conversations as store
+    from hearth.store.db import Database
+
+    db = Database(sys.argv[1])
+    conversation_id = sys.argv[2]
+    i = 0
+    while True:
+        store.append_messages(db, conversation_id, [{"role": "user", "content": f"message {i}"}])
+        print(f"done {i}", flush=True)
+        i += 1
+""")
+
+
+def test_acknowledged_messages_survive_kill_9(db: Database, db_path: Path) -> None:
+    conversation = store.start_conversation(db, model="m")
+    db.dispose()
+    child = subprocess.Popen(
+        [sys.executable, "-c", WRITER, f"sqlite:///{db_path}", conversation.id],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    watchdog = threading.Timer(60, child.kill)  # a hung child must not hang the suite
+    watchdog.start()
+    acknowledged = -1
+    try:
+        assert child.stdout is not None
+        for line in child.stdout:
+            acknowledged = int(line.split()[1])
+            if acknowledged == 29:
+                # Kill while it is busy writing the next message, with no chance to clean up.
+                os.kill(child.pid, signal.SIGKILL)
+                break
+    finally:
+        watchdog.cancel()
+        child.wait()
+    assert acknowledged == 29, child.stderr.read() if child.stderr else ""
+    assert child.returncode == -signal.SIGKILL
+
+    reopened = Database(f"sqlite:///{db_path}")
+    try:
+        stored = contents(reopened, conversation.id)
+        with reopened.engine.connect() as connection:
+            assert connection.scalar(text("PRAGMA integrity_check")) == "ok"
+    finally:
+        reopened.dispose()
+    # Every acknowledged message is there; one more may be, if it committed before the kill.
+    assert stored[: acknowledged + 1] == [f"message {i}" for i in range(acknowledged + 1)]
+    assert len(stored) <= acknowledged + 2
