@@ -212,7 +212,8 @@ def test_each_client_sends_its_requests_with_the_same_sampling_settings(tiny: Ti
         assert (body["temperature"], body["seed"], body["max_tokens"]) == (0, 7, 5)
         assert body["stream_options"] == {"include_usage": True}
     sent = sorted(body["messages"][0]["content"] for body in tiny.received)
-    expected = sorted(bench.prompt_for(i, j)[0]["content"] for i in range(4) for j in range(2))
+    expected = sorted(str(bench.prompt_for(i, j)[0]["content"])
+                      for i in range(4) for j in range(2))
     assert sent == expected
 
 

@@ -25,6 +25,12 @@ def test_a_bare_json_call_is_recognised() -> None:
     assert calls[0].name == "add"
 
 
+def test_a_call_in_a_markdown_fence_is_recognised() -> None:
+    text = '```json\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n```'
+    content, calls = parse_tool_calls(text, TOOLS)
+    assert content == "" and calls[0].name == "get_weather"
+
+
 def test_unknown_functions_and_plain_text_stay_content() -> None:
     text = '<tool_call>{"name": "rm_rf", "arguments": {}}</tool_call>'
     assert parse_tool_calls(text, TOOLS) == (text, [])

@@ -34,11 +34,13 @@ from typing import Any, Literal
 
 import httpx
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 
 from hearth.errors import HearthError
 
 TokenSource = Literal["usage", "length", "chunks"]
 Log = Callable[[str], None]
+Messages = list[ChatCompletionMessageParam]  # plain dicts at run time, as llama-cpp-python takes
 
 # Coding questions, because the default model is a coder, each with an answer far longer than
 # the default 64 tokens, so every system does the same amount of work per request.
@@ -252,13 +254,13 @@ def _goal(name: str, key: str, target: str, measured: float | None,
 # --- driving an OpenAI-compatible server ----------------------------------------------------
 
 
-def prompt_for(client: int, request: int) -> list[dict[str, str]]:
+def prompt_for(client: int, request: int) -> Messages:
     """The messages of a client's n-th request: rotated so that every level mixes all prompts,
     and identical for every system."""
     return [{"role": "user", "content": PROMPTS[(client + request) % len(PROMPTS)]}]
 
 
-async def timed_chat(client: openai.AsyncOpenAI, model: str, messages: list[dict[str, str]],
+async def timed_chat(client: openai.AsyncOpenAI, model: str, messages: Messages,
                      max_tokens: int, seed: int) -> RequestSample:
     """Stream one chat completion and time it: TTFT at the first content chunk, latency at the
     end of the stream. An API error becomes a failed sample rather than ending the level."""
@@ -269,7 +271,7 @@ async def timed_chat(client: openai.AsyncOpenAI, model: str, messages: list[dict
     finish: str | None = None
     try:
         stream = await client.chat.completions.create(
-            model=model, messages=messages, max_tokens=max_tokens,  # type: ignore[arg-type]
+            model=model, messages=messages, max_tokens=max_tokens,
             temperature=0, seed=seed, stream=True, stream_options={"include_usage": True},
         )
         async for chunk in stream:
@@ -473,7 +475,7 @@ def run_direct(config: BenchConfig, log: Log) -> SystemResult:
     return result
 
 
-def _direct_chat(llm: Any, messages: list[dict[str, str]], max_tokens: int,
+def _direct_chat(llm: Any, messages: Messages, max_tokens: int,
                  seed: int) -> RequestSample:
     start = time.perf_counter()
     ttft: float | None = None

@@ -18,12 +18,11 @@ class StopMatcher:
         if self.stopped:
             return ""
         self._pending += text
-        for stop in self.stops:
-            at = self._pending.find(stop)
-            if at != -1:
-                self.stopped = True
-                out, self._pending = self._pending[:at], ""
-                return out
+        found = [at for stop in self.stops if (at := self._pending.find(stop)) != -1]
+        if found:
+            self.stopped = True
+            out, self._pending = self._pending[: min(found)], ""
+            return out
         hold = self._longest_stop_prefix_suffix()
         cut = len(self._pending) - hold
         out, self._pending = self._pending[:cut], self._pending[cut:]

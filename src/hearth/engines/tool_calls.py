@@ -17,6 +17,7 @@ from hearth.engines.base import ToolCall
 from hearth.errors import InvalidRequest
 
 _TAGGED = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", re.DOTALL)
+_FENCED = re.compile(r"^\s*```(?:json)?\s*(\{.*\})\s*```\s*$", re.DOTALL)
 
 
 def new_call_id() -> str:
@@ -48,8 +49,11 @@ def parse_tool_calls(text: str, tools: list[dict[str, Any]]) -> tuple[str, list[
             calls.append(call)
     if calls:
         return _TAGGED.sub("", text).strip(), calls
-    try:  # a bare JSON call, as forced (constrained) output is written
-        call = _as_call(json.loads(text), known)
+    # A bare JSON call, as forced (constrained) output is written; small models also
+    # wrap it in a markdown code fence.
+    fenced = _FENCED.match(text)
+    try:
+        call = _as_call(json.loads(fenced.group(1) if fenced else text), known)
     except json.JSONDecodeError:
         call = None
     return ("", [call]) if call else (text, [])

@@ -1,5 +1,8 @@
 """``POST /v1/embeddings``: vectors from the served model."""
 
+import base64
+import struct
+
 from fastapi import APIRouter, Depends, Request
 
 from hearth.api.deps import authorise
@@ -7,6 +10,13 @@ from hearth.api.embeddings.protocol import EmbeddingRequest
 from hearth.errors import InvalidRequest, ModelNotFound
 
 router = APIRouter()
+
+
+def _encode(vector: list[float], encoding: str) -> list[float] | str:
+    """OpenAI's SDK asks for base64 by default: little-endian float32, base64-encoded."""
+    if encoding == "base64":
+        return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+    return vector
 
 
 @router.post("/v1/embeddings", dependencies=[Depends(authorise)])
@@ -25,7 +35,7 @@ async def create_embeddings(body: EmbeddingRequest, request: Request) -> dict:
     return {
         "object": "list",
         "model": engine.model_id,
-        "data": [{"object": "embedding", "index": i, "embedding": v}
+        "data": [{"object": "embedding", "index": i, "embedding": _encode(v, body.encoding_format)}
                  for i, v in enumerate(vectors)],
         "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
     }
