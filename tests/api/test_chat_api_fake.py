@@ -23,13 +23,6 @@ CONTEXT_LENGTH = 256
 MAX_TOKENS_LIMIT = 64
 MAX_BODY_BYTES = 4096
 
-# Known src bugs; strict, so the test fails (and the marker must go) once the fix lands.
-CONTEXT_OVERFLOW_BUG = pytest.mark.xfail(strict=True, reason=(
-    "engines/fake.py FakeEngine.chat: without max_tokens the budget is context - prompt, "
-    "which is negative for an oversized prompt, so the overflow check passes and the request "
-    "answers 200 with finish_reason 'length'"))
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     live = start_server(tmp_path_factory.mktemp("home"), env={
@@ -267,15 +260,15 @@ def test_embeddings_have_one_vector_per_input_and_count_tokens(client: openai.Op
     assert result.usage.total_tokens == 6
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "api/embeddings/protocol.py: encoding_format is Literal['float'], but the SDK sends "
-    "'base64' when the caller does not choose"))
-def test_embeddings_work_with_the_sdk_default_base64_encoding(client: openai.OpenAI) -> None:
-    # The SDK asks for base64 unless told otherwise, so a plain call must work.
-    result = client.embeddings.create(model=MODEL, input="hello")
+def test_embeddings_in_the_sdk_default_base64_match_the_float_ones(
+    client: openai.OpenAI,
+) -> None:
+    # The SDK asks for base64 unless told otherwise, and decodes it to floats itself.
+    as_base64 = client.embeddings.create(model=MODEL, input="hello").data[0].embedding
+    as_floats = client.embeddings.create(model=MODEL, input="hello",
+                                         encoding_format="float").data[0].embedding
 
-    assert len(result.data) == 1
-    assert all(isinstance(x, float) for x in result.data[0].embedding)
+    assert as_base64 == pytest.approx(as_floats, rel=1e-6)
 
 
 def test_models_lists_and_retrieves_the_served_model(client: openai.OpenAI) -> None:
@@ -427,7 +420,6 @@ def test_tool_choice_naming_an_unknown_function_is_a_400(client: openai.OpenAI) 
     assert_still_answers(client)
 
 
-@CONTEXT_OVERFLOW_BUG
 def test_prompt_longer_than_the_context_is_a_400_context_length_exceeded(
     client: openai.OpenAI,
 ) -> None:
@@ -449,7 +441,6 @@ def test_prompt_plus_max_tokens_over_the_context_is_a_400_context_length_exceede
     assert_still_answers(client)
 
 
-@CONTEXT_OVERFLOW_BUG
 def test_streaming_request_refused_before_it_starts_is_a_plain_400(http: httpx.Client) -> None:
     body = {"model": MODEL, "messages": ask("word " * (CONTEXT_LENGTH + 10)), "stream": True}
 

@@ -72,6 +72,14 @@ def test_decode_rate_leaves_out_the_first_token_and_the_wait_for_it() -> None:
     assert bench.summarise(1, [sample], wall_s=3.0).decode_tps == 5.0
 
 
+def test_one_request_slowed_by_a_neighbour_does_not_decide_the_decode_rate() -> None:
+    samples = [RequestSample(latency_s=3.0, ttft_s=1.0, completion_tokens=11, token_source="usage"),
+               RequestSample(latency_s=3.0, ttft_s=1.0, completion_tokens=11, token_source="usage"),
+               RequestSample(latency_s=21.0, ttft_s=1.0, completion_tokens=11,
+                             token_source="usage")]
+    assert bench.summarise(1, samples, wall_s=27.0).decode_tps == 5.0
+
+
 def test_a_level_with_nothing_measured_has_no_rates() -> None:
     level = bench.summarise(1, [], wall_s=0.0)
     assert level.total_tps == 0.0

@@ -51,7 +51,9 @@ async def authorise(request: Request) -> str:
             raise Unauthorized("Missing API key: send 'Authorization: Bearer <key>'.")
         if not hmac.compare_digest(token.encode(), settings.api_key.encode()):
             raise Unauthorized("Invalid API key.")
-    client = token or (request.client.host if request.client else "unknown")
+    # Without a configured key, tokens are unchecked and free to vary: count by address.
+    host = request.client.host if request.client else "unknown"
+    client = token if settings.api_key else host
     limiter: SlidingWindowLimiter | None = request.app.state.limiter
     if limiter is not None:
         limiter.check(client)

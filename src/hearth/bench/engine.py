@@ -47,7 +47,7 @@ Messages = list[ChatCompletionMessageParam]  # plain dicts at run time, as llama
 PROMPTS: tuple[str, ...] = (
     "Write a Python function that checks whether a string is a palindrome, ignoring case and "
     "punctuation. Include a docstring and two usage examples.",
-    "Explain the difference between a list and a tuple in Python, and when to use each.",
+    "Explain, with a short code example, the difference between a list and a tuple in Python.",
     "Write a SQL query that returns the ten customers with the highest total order value, "
     "then explain each clause.",
     "Write a bash script that counts the lines of every .py file under a folder and prints "
@@ -98,9 +98,10 @@ class RequestSample:
 class LevelResult:
     """One system at one concurrency level: throughput, decode speed and latency percentiles.
 
-    ``total_tps`` is all completion tokens over the wall time of the level; ``decode_tps`` counts
-    only tokens after each request's first, over the time after its first, so that prompt
-    processing does not blur how fast tokens come once they flow.
+    ``total_tps`` is all completion tokens over the wall time of the level. ``decode_tps`` is
+    the median over requests of tokens after the first over the time after the first: prompt
+    processing does not blur how fast tokens come once they flow, and the median keeps one
+    request slowed by a busy neighbour process from deciding a 1-client comparison.
     """
 
     clients: int
@@ -126,6 +127,7 @@ class SystemResult:
     command: list[str] = field(default_factory=list)
     levels: list[LevelResult] = field(default_factory=list)
     error: str | None = None
+    background_busy: float | None = None  # share of all CPUs busy just before it ran
 
     def level(self, clients: int) -> LevelResult | None:
         return next((lv for lv in self.levels if lv.clients == clients), None)
@@ -180,9 +182,8 @@ def summarise(clients: int, samples: Sequence[RequestSample], wall_s: float) -> 
     ok = [s for s in samples if s.error is None]
     failed = [s for s in samples if s.error is not None]
     tokens = sum(s.completion_tokens for s in ok)
-    flowing = [s for s in ok if s.ttft_s is not None and s.completion_tokens > 1]
-    decode_time = sum(s.latency_s - (s.ttft_s or 0.0) for s in flowing)
-    decode_tokens = sum(s.completion_tokens - 1 for s in flowing)
+    decode_rates = [(s.completion_tokens - 1) / (s.latency_s - s.ttft_s) for s in ok
+                    if s.ttft_s is not None and s.completion_tokens > 1 and s.latency_s > s.ttft_s]
     sources: dict[str, int] = {}
     for s in ok:
         sources[s.token_source] = sources.get(s.token_source, 0) + 1
@@ -193,7 +194,7 @@ def summarise(clients: int, samples: Sequence[RequestSample], wall_s: float) -> 
         completion_tokens=tokens,
         wall_s=wall_s,
         total_tps=tokens / wall_s if wall_s > 0 else 0.0,
-        decode_tps=decode_tokens / decode_time if decode_time > 0 else None,
+        decode_tps=percentile(decode_rates, 50),
         ttft_p50_s=percentile([s.ttft_s for s in ok if s.ttft_s is not None], 50),
         latency_p50_s=percentile([s.latency_s for s in ok], 50),
         latency_p95_s=percentile([s.latency_s for s in ok], 95),
@@ -512,17 +513,24 @@ def run_all(config: BenchConfig, log: Log = lambda _: None) -> dict[str, Any]:
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     systems: dict[str, SystemResult] = {}
-    log("direct: llama-cpp-python in-process")
-    systems["direct"] = run_direct(config, log)
+
+    def measure(name: str, run: Callable[[], SystemResult]) -> None:
+        busy = background_busy()
+        log(f"{name}: other processes kept {busy:.0%} of the CPUs busy" if busy is not None
+            else name)
+        systems[name] = run()
+        systems[name].background_busy = busy
+
+    measure("direct", lambda: run_direct(config, log))
     if not config.skip_peer:
-        log("peer: python -m llama_cpp.server")
         port = free_port()
-        systems["peer"] = run_server("peer", "llama-cpp-python's server (llama_cpp.server)",
-                                     peer_command(config, port), port, "/v1/models", config, log)
-    log("hearth: hearth serve")
+        measure("peer", lambda: run_server(
+            "peer", "llama-cpp-python's server (llama_cpp.server)", peer_command(config, port),
+            port, "/v1/models", config, log))
     port = free_port()
-    systems["hearth"] = run_server("hearth", "hearth serve", hearth_command(config, port), port,
-                                   "/healthz", config, log, env=hearth_env())
+    measure("hearth", lambda: run_server(
+        "hearth", "hearth serve", hearth_command(config, port), port, "/healthz", config, log,
+        env=hearth_env()))
     ratios, goals = compare(systems, config.clients)
     return {
         "benchmark": "engine",
@@ -541,6 +549,26 @@ def run_all(config: BenchConfig, log: Log = lambda _: None) -> dict[str, Any]:
         "ratios": ratios,
         "goals": [asdict(goal) for goal in goals],
     }
+
+
+def background_busy(seconds: float = 1.0) -> float | None:
+    """The share of all CPUs that other processes kept busy over ``seconds`` while this one
+    waited (Linux ``/proc/stat``; None elsewhere). On a shared machine a busy neighbour during
+    one system's turn skews the ratios, and this is how a reader of the report can tell."""
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        return sum(fields), idle
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(seconds)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    elapsed = total1 - total0
+    return (elapsed - (idle1 - idle0)) / elapsed if elapsed > 0 else None
 
 
 def machine_info() -> dict[str, Any]:

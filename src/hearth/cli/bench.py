@@ -18,6 +18,8 @@ from hearth.bench.engine import BenchConfig, run_all
 from hearth.cli.common import fail, one_line_errors, settings_with, stderr
 from hearth.engines.model_files import resolve_model_path
 
+BUSY_WARNING = 0.2  # background CPU share above which a system's numbers are flagged
+
 app = typer.Typer(help="Benchmarks: hearth against references measured in the same run.",
                   no_args_is_help=True)
 
@@ -79,6 +81,11 @@ def engine(
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(report, indent=2) + "\n")
     console.print(f"Report written to {json_path}", highlight=False, soft_wrap=True)
+    for name, system in report["systems"].items():
+        if (system["background_busy"] or 0) > BUSY_WARNING:
+            stderr.print(f"[yellow]note:[/] other processes kept {system['background_busy']:.0%} "
+                         f"of the CPUs busy just before {name} ran; its numbers may be low.",
+                         highlight=False)
     failed = {name: s["error"] for name, s in report["systems"].items() if s["error"]}
     if failed:
         fail("; ".join(f"{name} was not measured: {error}" for name, error in failed.items()))
@@ -94,8 +101,8 @@ def results_table(report: dict[str, Any]) -> Table:
     table = Table(
         title=f"hearth bench engine: {Path(report['model']['path']).name}, "
               f"{settings['threads']} thread(s), max_tokens {settings['max_tokens']}",
-        caption="tok/s: all completion tokens / wall time; decode: tokens/s after each "
-                "answer's first token; TTFT (p50), p50, p95: seconds per request",
+        caption="tok/s: all completion tokens / wall time; decode: median per-request tokens/s "
+                "after the first token; TTFT (p50), p50, p95: seconds per request",
         show_edge=False,
     )
     for column in ("system", "clients", "reqs", "errs", "tokens", "tok/s", "decode",

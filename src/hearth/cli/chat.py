@@ -128,6 +128,12 @@ async def _show_list(backend: ChatBackend) -> None:
 
 async def _reply(backend: ChatBackend, history: list[dict[str, Any]], conversation_id: str) -> str:
     text = ""
+    if not console.is_terminal:  # piped: plain text, one answer per line
+        async for piece in backend.stream(history, conversation_id):
+            text += piece
+            console.out(piece, end="", highlight=False)
+        console.out("")
+        return text
     with Live(Markdown(""), console=console, refresh_per_second=12,
               vertical_overflow="visible") as live:
         async for piece in backend.stream(history, conversation_id):

@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from hearth.errors import ContextOverflow
+
 FinishReason = Literal["stop", "length", "tool_calls"]
 
 
@@ -46,6 +48,22 @@ class Delta:
     finish_reason: FinishReason | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
+
+
+def completion_budget(context_length: int, prompt_tokens: int, max_tokens: int | None) -> int:
+    """Tokens the answer may use; ContextOverflow when the prompt and max_tokens do not fit."""
+    room = context_length - prompt_tokens
+    if room < 1:
+        raise ContextOverflow(
+            f"This model's context is {context_length} tokens and the messages alone use "
+            f"{prompt_tokens}. Shorten the messages."
+        )
+    if max_tokens is not None and max_tokens > room:
+        raise ContextOverflow(
+            f"This model's context is {context_length} tokens; the messages use {prompt_tokens} "
+            f"and max_tokens asks for {max_tokens}. Shorten the messages or lower max_tokens."
+        )
+    return max_tokens or room
 
 
 @runtime_checkable

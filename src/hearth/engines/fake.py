@@ -17,11 +17,9 @@ from typing import Any
 
 from hearth.config import Settings
 from hearth.engines.admission import Admission
-from hearth.engines.base import ChatRequest, Delta
+from hearth.engines.base import ChatRequest, Delta, ToolCall, completion_budget
 from hearth.engines.stops import StopMatcher
 from hearth.engines.tool_calls import forced_call_schema, forced_function_names, new_call_id
-from hearth.engines.base import ToolCall
-from hearth.errors import ContextOverflow
 
 
 def example_for_schema(schema: dict[str, Any]) -> Any:
@@ -73,13 +71,7 @@ class FakeEngine:
 
     async def chat(self, request: ChatRequest) -> AsyncIterator[Delta]:
         prompt_tokens = self._prompt_tokens(request)
-        budget = request.max_tokens or (self.context_length - prompt_tokens)
-        if prompt_tokens + budget > self.context_length:
-            raise ContextOverflow(
-                f"This model's context is {self.context_length} tokens; the prompt has "
-                f"{prompt_tokens} and max_tokens asks for {budget}. Shorten the messages "
-                "or lower max_tokens."
-            )
+        budget = completion_budget(self.context_length, prompt_tokens, request.max_tokens)
         async with self.admission.slot():
             async for delta in self._generate(request, prompt_tokens, budget):
                 yield delta

@@ -23,13 +23,13 @@ from llama_cpp.llama_grammar import JSON_GBNF, json_schema_to_gbnf
 
 from hearth.config import Settings
 from hearth.engines.admission import Admission
-from hearth.engines.base import ChatRequest, Delta
+from hearth.engines.base import ChatRequest, Delta, completion_budget
 from hearth.engines.batch_decoder import BatchDecoder, Sequence
 from hearth.engines.chat_template import ChatTemplate
 from hearth.engines.model_files import resolve_model_path
 from hearth.engines.stops import StopMatcher
 from hearth.engines.tool_calls import forced_call_schema, forced_function_names, parse_tool_calls
-from hearth.errors import ContextOverflow, HearthError, InvalidRequest
+from hearth.errors import HearthError, InvalidRequest
 
 llama_cpp._logger.set_verbose(False)
 
@@ -123,14 +123,7 @@ class LlamaCppEngine:
     async def chat(self, request: ChatRequest) -> AsyncIterator[Delta]:
         tools = request.tools if request.tool_choice != "none" else None
         prompt = self._tokenize(self._template.render(request.messages, tools), special=True)
-        room = self.context_length - len(prompt)
-        budget = request.max_tokens or room
-        if budget > room:
-            raise ContextOverflow(
-                f"This model's context is {self.context_length} tokens; the messages use "
-                f"{len(prompt)} and max_tokens asks for {budget}. Shorten the messages or "
-                "lower max_tokens."
-            )
+        budget = completion_budget(self.context_length, len(prompt), request.max_tokens)
         grammar = self._grammar(request)
         async with self.admission.slot():
             async for delta in self._generate(request, prompt, budget, grammar, tools):
