@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pysqlite3.dbapi2 as sqlite_driver
+import sqlite_vec
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
@@ -28,6 +30,9 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Per connection, because SQLite forgets all but journal_mode when a connection closes.
+    dbapi_connection.enable_load_extension(True)
+    sqlite_vec.load(dbapi_connection)  # the vector index of memories
+    dbapi_connection.enable_load_extension(False)
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")  # in-memory databases answer "memory": fine
@@ -45,7 +50,10 @@ def _create_engine(url: str) -> Engine:
     if not in_memory and not path.startswith("file:"):
         Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
     # Sessions run in a thread pool (the API) as well as the main thread (the CLI).
-    options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+    # pysqlite3 bundles a current SQLite that can load extensions (sqlite-vec); the
+    # interpreter's own sqlite3 module may be built without that.
+    options: dict[str, Any] = {"connect_args": {"check_same_thread": False},
+                               "module": sqlite_driver}
     if in_memory:
         # Otherwise each thread would see its own, empty, in-memory database.
         options["poolclass"] = StaticPool

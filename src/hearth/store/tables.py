@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -102,3 +104,63 @@ class Message(Base):
     tool_call_id: Mapped[str | None] = mapped_column(String(255))
     name: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Memory(Base):
+    """A short statement about a user, with when it happened and when it was recorded.
+
+    ``observed_at`` is when the fact happened or was said (event time); ``created_at`` is
+    when hearth recorded it. A superseded memory keeps its row with ``valid_to`` set, so the
+    history of what was believed stays visible.
+    """
+
+    __tablename__ = "memories"
+    __table_args__ = (Index(None, "org_id", "user_id", "valid_to"),
+                      Index(None, "org_id", "user_id", "observed_at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    org_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    importance: Mapped[float] = mapped_column(Float, default=0.5)
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    superseded_by: Mapped[int | None] = mapped_column(BigId)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MemorySource(Base):
+    """Provenance: a message (or an external reference) a memory was drawn from."""
+
+    __tablename__ = "memory_sources"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    memory_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("memories.id", ondelete="CASCADE"), index=True)
+    org_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[int | None] = mapped_column(BigId)
+    conversation_id: Mapped[str | None] = mapped_column(String(64))
+    ref: Mapped[str | None] = mapped_column(String(128))
+    excerpt: Mapped[str | None] = mapped_column(Text)
+
+
+class MemoryJob(Base):
+    """A persisted unit of memory work, so that a restart loses nothing pending."""
+
+    __tablename__ = "memory_jobs"
+    __table_args__ = (Index(None, "status", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    org_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

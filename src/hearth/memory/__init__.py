@@ -1,0 +1,1 @@
+"""Long-term memory: extract what users say about themselves, consolidate, recall."""

@@ -1,0 +1,362 @@
+"""Memories, their provenance and their search indexes, kept in step in one place.
+
+Every function takes the caller's ``org_id``/``user_id`` and narrows every query to them;
+a memory that belongs to someone else behaves exactly like one that does not exist. The
+full-text (FTS5) and vector (sqlite-vec) indexes are written in the same transaction as the
+row, so they can never disagree with it, and a delete removes the row from all of them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, func, select, update
+from sqlalchemy import text as sql
+from sqlalchemy.orm import Session
+
+from hearth.errors import NotFound
+from hearth.store.db import Database
+from hearth.store.tables import Memory, MemoryJob, MemorySource, utcnow
+
+KINDS = ("profile", "preference", "relationship", "event", "plan", "instruction", "fact")
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where a memory came from: a stored message, an external reference, or both."""
+
+    message_id: int | None = None
+    conversation_id: str | None = None
+    ref: str | None = None
+    excerpt: str | None = None
+
+
+@dataclass(frozen=True)
+class MemoryRecord:
+    id: int
+    org_id: str
+    user_id: str
+    kind: str
+    text: str
+    observed_at: datetime
+    valid_from: datetime | None
+    valid_to: datetime | None
+    importance: float
+    pinned: bool
+    superseded_by: int | None
+    created_at: datetime
+    updated_at: datetime
+    sources: tuple[SourceRef, ...] = ()
+
+    @property
+    def current(self) -> bool:
+        return self.valid_to is None
+
+
+@dataclass(frozen=True)
+class Owner:
+    org_id: str
+    user_id: str
+
+    @property
+    def key(self) -> str:
+        """The vector index's partition: one owner's vectors are searched alone."""
+        return f"{self.org_id}\x1f{self.user_id}"
+
+
+def _vector_blob(embedding: Sequence[float] | np.ndarray) -> bytes:
+    return np.asarray(embedding, dtype=np.float32).tobytes()
+
+
+def _owned(statement: Any, owner: Owner) -> Any:
+    return statement.where(Memory.org_id == owner.org_id, Memory.user_id == owner.user_id)
+
+
+def _record(row: Memory, sources: Iterable[MemorySource] = ()) -> MemoryRecord:
+    return MemoryRecord(
+        id=row.id, org_id=row.org_id, user_id=row.user_id, kind=row.kind, text=row.text,
+        observed_at=row.observed_at, valid_from=row.valid_from, valid_to=row.valid_to,
+        importance=row.importance, pinned=row.pinned, superseded_by=row.superseded_by,
+        created_at=row.created_at, updated_at=row.updated_at,
+        sources=tuple(SourceRef(s.message_id, s.conversation_id, s.ref, s.excerpt)
+                      for s in sources),
+    )
+
+
+def _not_found(memory_id: int) -> NotFound:
+    return NotFound(f"No memory with id {memory_id} was found for this user.",
+                    param="memory_id", code="memory_not_found")
+
+
+def _sources_of(session: Session, ids: list[int]) -> dict[int, list[MemorySource]]:
+    found: dict[int, list[MemorySource]] = {i: [] for i in ids}
+    if ids:
+        rows = session.scalars(select(MemorySource).where(MemorySource.memory_id.in_(ids))
+                               .order_by(MemorySource.id))
+        for row in rows:
+            found[row.memory_id].append(row)
+    return found
+
+
+def _load(session: Session, memory_id: int, owner: Owner) -> Memory:
+    row = session.scalar(_owned(select(Memory).where(Memory.id == memory_id), owner))
+    if row is None:
+        raise _not_found(memory_id)
+    return row
+
+
+def _add_sources(session: Session, memory_id: int, owner: Owner,
+                 sources: Iterable[SourceRef]) -> None:
+    for source in sources:
+        session.add(MemorySource(memory_id=memory_id, org_id=owner.org_id,
+                                 user_id=owner.user_id, message_id=source.message_id,
+                                 conversation_id=source.conversation_id, ref=source.ref,
+                                 excerpt=source.excerpt))
+
+
+def _index(session: Session, memory_id: int, owner: Owner, body: str,
+           embedding: Sequence[float] | np.ndarray | None) -> None:
+    session.execute(sql("DELETE FROM memories_fts WHERE rowid = :id"), {"id": memory_id})
+    session.execute(sql("INSERT INTO memories_fts(rowid, text) VALUES (:id, :text)"),
+                    {"id": memory_id, "text": body})
+    if embedding is not None:
+        session.execute(sql("DELETE FROM memories_vec WHERE memory_id = :id"), {"id": memory_id})
+        session.execute(
+            sql("INSERT INTO memories_vec(memory_id, owner, embedding) VALUES (:id, :o, :e)"),
+            {"id": memory_id, "o": owner.key, "e": _vector_blob(embedding)},
+        )
+
+
+def _unindex(session: Session, ids: list[int]) -> None:
+    for memory_id in ids:
+        session.execute(sql("DELETE FROM memories_fts WHERE rowid = :id"), {"id": memory_id})
+        session.execute(sql("DELETE FROM memories_vec WHERE memory_id = :id"), {"id": memory_id})
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def add_memory(db: Database, owner: Owner, *, kind: str, text: str,
+               embedding: Sequence[float] | np.ndarray, observed_at: datetime,
+               valid_from: datetime | None = None, importance: float = 0.5,
+               pinned: bool = False, sources: Iterable[SourceRef] = ()) -> MemoryRecord:
+    """Store a memory with its provenance and index it, in one transaction."""
+    with db.session() as session:
+        return add_memory_in(session, owner, kind=kind, text=text, embedding=embedding,
+                             observed_at=observed_at, valid_from=valid_from,
+                             importance=importance, pinned=pinned, sources=sources)
+
+
+def add_memory_in(session: Session, owner: Owner, *, kind: str, text: str,
+                  embedding: Sequence[float] | np.ndarray, observed_at: datetime,
+                  valid_from: datetime | None = None, importance: float = 0.5,
+                  pinned: bool = False, sources: Iterable[SourceRef] = ()) -> MemoryRecord:
+    """``add_memory`` inside a caller's transaction (consolidation writes several at once)."""
+    now = utcnow()
+    row = Memory(org_id=owner.org_id, user_id=owner.user_id, kind=kind, text=text,
+                 observed_at=observed_at, valid_from=valid_from, valid_to=None,
+                 importance=importance, pinned=pinned, created_at=now, updated_at=now)
+    session.add(row)
+    session.flush()
+    sources = list(sources)
+    _add_sources(session, row.id, owner, sources)
+    _index(session, row.id, owner, text, embedding)
+    session.flush()
+    return _record(row, _sources_of(session, [row.id])[row.id])
+
+
+def update_memory(db: Database, owner: Owner, memory_id: int, *, text: str | None = None,
+                  embedding: Sequence[float] | np.ndarray | None = None,
+                  kind: str | None = None, importance: float | None = None,
+                  pinned: bool | None = None, observed_at: datetime | None = None,
+                  add_sources: Iterable[SourceRef] = ()) -> MemoryRecord:
+    """Change a memory in place; new text must come with its new embedding."""
+    if text is not None and embedding is None:
+        raise ValueError("changed text needs a new embedding")
+    with db.session() as session:
+        row = _load(session, memory_id, owner)
+        changes = {"text": text, "kind": kind, "importance": importance, "pinned": pinned,
+                   "observed_at": observed_at}
+        for name, value in changes.items():
+            if value is not None:
+                setattr(row, name, value)
+        row.updated_at = utcnow()
+        _add_sources(session, row.id, owner, add_sources)
+        if text is not None:
+            _index(session, row.id, owner, text, embedding)
+        session.flush()
+        return _record(row, _sources_of(session, [row.id])[row.id])
+
+
+def supersede(session: Session, owner: Owner, memory_id: int, *, by: int,
+              valid_to: datetime) -> None:
+    """Close a memory that a newer one contradicts; the row stays as history."""
+    row = _load(session, memory_id, owner)
+    row.valid_to = valid_to
+    row.superseded_by = by
+    row.updated_at = utcnow()
+
+
+def delete_memory(db: Database, owner: Owner, memory_id: int) -> None:
+    """Forget: remove the memory, its provenance and its index entries for good."""
+    with db.session() as session:
+        _load(session, memory_id, owner)
+        _delete(session, [memory_id])
+
+
+def delete_all(db: Database, owner: Owner) -> int:
+    """Forget everything about one user; returns how many memories went."""
+    with db.session() as session:
+        ids = list(session.scalars(_owned(select(Memory.id), owner)))
+        _delete(session, ids)
+        return len(ids)
+
+
+def _delete(session: Session, ids: list[int]) -> None:
+    if not ids:
+        return
+    session.execute(delete(MemorySource).where(MemorySource.memory_id.in_(ids)))
+    session.execute(delete(Memory).where(Memory.id.in_(ids)))
+    session.execute(update(Memory).where(Memory.superseded_by.in_(ids))
+                    .values(superseded_by=None))
+    _unindex(session, ids)
+    # Merge the FTS segments so no trace of the forgotten words stays in the index.
+    session.execute(sql("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')"))
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def get_memory(db: Database, owner: Owner, memory_id: int) -> MemoryRecord:
+    with db.session() as session:
+        row = _load(session, memory_id, owner)
+        return _record(row, _sources_of(session, [row.id])[row.id])
+
+
+def get_many(db: Database, owner: Owner, ids: Sequence[int]) -> list[MemoryRecord]:
+    """Memories by id in the order given; ids of other owners are silently absent."""
+    if not ids:
+        return []
+    with db.session() as session:
+        rows = {r.id: r for r in session.scalars(_owned(select(Memory).where(
+            Memory.id.in_(list(ids))), owner))}
+        sources = _sources_of(session, list(rows))
+        return [_record(rows[i], sources[i]) for i in ids if i in rows]
+
+
+def list_memories(db: Database, owner: Owner, *, include_superseded: bool = False,
+                  kind: str | None = None, limit: int = 100, offset: int = 0) -> list[MemoryRecord]:
+    """Newest first (by when it happened)."""
+    with db.session() as session:
+        query = _owned(select(Memory), owner)
+        if not include_superseded:
+            query = query.where(Memory.valid_to.is_(None))
+        if kind is not None:
+            query = query.where(Memory.kind == kind)
+        rows = list(session.scalars(query.order_by(Memory.observed_at.desc(), Memory.id.desc())
+                                    .limit(limit).offset(offset)))
+        sources = _sources_of(session, [r.id for r in rows])
+        return [_record(r, sources[r.id]) for r in rows]
+
+
+def count_memories(db: Database, owner: Owner) -> int:
+    with db.session() as session:
+        return session.scalar(_owned(select(func.count(Memory.id)), owner)
+                              .where(Memory.valid_to.is_(None))) or 0
+
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def fts_query(question: str) -> str | None:
+    """An FTS5 OR-query of the question's words, quoted so no word is read as syntax."""
+    words = {w.lower() for w in _WORD.findall(question) if len(w) > 1}
+    return " OR ".join(f'"{w}"' for w in sorted(words)) or None
+
+
+def fulltext_search(db: Database, owner: Owner, question: str, *, limit: int = 50,
+                    include_superseded: bool = False) -> list[tuple[int, float]]:
+    """(memory id, bm25 score; higher is better) for the owner's memories matching words."""
+    match = fts_query(question)
+    if match is None:
+        return []
+    current = "" if include_superseded else "AND m.valid_to IS NULL"
+    query = sql(
+        "SELECT m.id, -bm25(memories_fts) AS score FROM memories_fts "
+        "JOIN memories m ON m.id = memories_fts.rowid "
+        f"WHERE memories_fts MATCH :match AND m.org_id = :org AND m.user_id = :user {current} "
+        "ORDER BY bm25(memories_fts) LIMIT :limit"
+    )
+    with db.session() as session:
+        rows = session.execute(query, {"match": match, "org": owner.org_id,
+                                     "user": owner.user_id, "limit": limit})
+        return [(int(i), float(s)) for i, s in rows]
+
+
+def vector_search(db: Database, owner: Owner, embedding: Sequence[float] | np.ndarray, *,
+                  limit: int = 50) -> list[tuple[int, float]]:
+    """(memory id, cosine similarity) of the owner's nearest memories, best first.
+
+    Superseded memories are indexed too (history stays searchable); callers filter.
+    """
+    query = sql("SELECT memory_id, distance FROM memories_vec WHERE embedding MATCH :e "
+               "AND k = :k AND owner = :o ORDER BY distance")
+    with db.session() as session:
+        rows = session.execute(query, {"e": _vector_blob(embedding), "k": limit, "o": owner.key})
+        return [(int(i), 1.0 - float(d)) for i, d in rows]
+
+
+# -- the persisted work queue ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    org_id: str
+    user_id: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+def enqueue_job(db: Database, owner: Owner, payload: dict[str, Any]) -> int:
+    with db.session() as session:
+        now = utcnow()
+        job = MemoryJob(org_id=owner.org_id, user_id=owner.user_id, payload=payload,
+                        status="pending", attempts=0, created_at=now, updated_at=now)
+        session.add(job)
+        session.flush()
+        return job.id
+
+
+def pending_jobs(db: Database, *, limit: int = 16, max_attempts: int = 3) -> list[Job]:
+    """Oldest pending jobs first; a job that failed ``max_attempts`` times is left alone."""
+    with db.session() as session:
+        rows = session.scalars(select(MemoryJob).where(
+            MemoryJob.status == "pending", MemoryJob.attempts < max_attempts)
+            .order_by(MemoryJob.id).limit(limit))
+        return [Job(r.id, r.org_id, r.user_id, r.payload, r.attempts) for r in rows]
+
+
+def finish_job(db: Database, job_id: int, *, error: str | None = None) -> None:
+    """Mark a job done, or count a failed attempt (it is retried until max_attempts)."""
+    with db.session() as session:
+        job = session.get(MemoryJob, job_id)
+        if job is None:
+            return
+        job.updated_at = utcnow()
+        if error is None:
+            job.status = "done"
+        else:
+            job.attempts += 1
+            job.error = error[:2000]
+
+
+def count_pending_jobs(db: Database) -> int:
+    with db.session() as session:
+        return session.scalar(select(func.count(MemoryJob.id))
+                              .where(MemoryJob.status == "pending")) or 0

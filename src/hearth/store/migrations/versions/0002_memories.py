@@ -1,0 +1,93 @@
+"""Memories, their provenance, the memory job queue, and the search indexes.
+
+Revision ID: 0002
+Revises: 0001
+
+On SQLite the full-text index is an FTS5 table and the vector index a sqlite-vec ``vec0``
+table partitioned by owner (org and user), both keyed by the memory id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0002"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+WHEN = sa.DateTime(timezone=True)
+EMBEDDING_DIMENSIONS = 384
+
+
+def upgrade() -> None:
+    op.create_table(
+        "memories",
+        sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
+        sa.Column("org_id", sa.String(64), nullable=False),
+        sa.Column("user_id", sa.String(64), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("observed_at", WHEN, nullable=False),
+        sa.Column("valid_from", WHEN, nullable=True),
+        sa.Column("valid_to", WHEN, nullable=True),
+        sa.Column("importance", sa.Float(), nullable=False),
+        sa.Column("pinned", sa.Boolean(), nullable=False),
+        sa.Column("superseded_by", BIG_ID, nullable=True),
+        sa.Column("created_at", WHEN, nullable=False),
+        sa.Column("updated_at", WHEN, nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_memories"),
+    )
+    op.create_index("ix_memories_org_id_user_id_valid_to", "memories",
+                    ["org_id", "user_id", "valid_to"])
+    op.create_index("ix_memories_org_id_user_id_observed_at", "memories",
+                    ["org_id", "user_id", "observed_at"])
+    op.create_table(
+        "memory_sources",
+        sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
+        sa.Column("memory_id", BIG_ID, nullable=False),
+        sa.Column("org_id", sa.String(64), nullable=False),
+        sa.Column("user_id", sa.String(64), nullable=False),
+        sa.Column("message_id", BIG_ID, nullable=True),
+        sa.Column("conversation_id", sa.String(64), nullable=True),
+        sa.Column("ref", sa.String(128), nullable=True),
+        sa.Column("excerpt", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(["memory_id"], ["memories.id"], ondelete="CASCADE",
+                                name="fk_memory_sources_memory_id_memories"),
+        sa.PrimaryKeyConstraint("id", name="pk_memory_sources"),
+    )
+    op.create_index("ix_memory_sources_memory_id", "memory_sources", ["memory_id"])
+    op.create_table(
+        "memory_jobs",
+        sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
+        sa.Column("org_id", sa.String(64), nullable=False),
+        sa.Column("user_id", sa.String(64), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("created_at", WHEN, nullable=False),
+        sa.Column("updated_at", WHEN, nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_memory_jobs"),
+    )
+    op.create_index("ix_memory_jobs_status_id", "memory_jobs", ["status", "id"])
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("CREATE VIRTUAL TABLE memories_fts USING fts5(text, tokenize='porter unicode61')")
+        op.execute(
+            "CREATE VIRTUAL TABLE memories_vec USING vec0(memory_id integer primary key, "
+            f"owner text partition key, embedding float[{EMBEDDING_DIMENSIONS}] "
+            "distance_metric=cosine)"
+        )
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("DROP TABLE memories_vec")
+        op.execute("DROP TABLE memories_fts")
+    op.drop_table("memory_jobs")
+    op.drop_table("memory_sources")
+    op.drop_table("memories")
