@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     max_tokens_limit: int = Field(default=4096, ge=1, description="Largest max_tokens accepted.")
     api_key: str | None = Field(default=None, description="If set, every /v1 call needs it.")
     rate_limit_per_minute: int = Field(default=0, ge=0, description="Per client; 0 means off.")
+    memory: bool = Field(default=True, description="Remember users who identify themselves.")
 
     @cached_property
     def models_dir(self) -> Path:

@@ -6,6 +6,7 @@ import time
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from hearth.api import health
 from hearth.api.body_limit import BodyLimitMiddleware
@@ -15,12 +16,15 @@ from hearth.api.conversations.router import router as conversations_router
 from hearth.api.deps import SlidingWindowLimiter
 from hearth.api.embeddings.router import router as embeddings_router
 from hearth.api.errors import install_error_handlers
+from hearth.api.memories.router import router as memories_router
 from hearth.api.metrics import Metrics, MetricsMiddleware
 from hearth.api.models.router import router as models_router
 from hearth.assistant.turn import Assistant
 from hearth.config import Settings
 from hearth.engines.base import Engine
 from hearth.engines.registry import create_engine
+from hearth.memory.service import MemoryService
+from hearth.memory.worker import MemoryWorker
 from hearth.store.db import Database
 
 
@@ -29,10 +33,16 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     engine = engine or create_engine(settings)
     db = Database.from_settings(settings)
     db.migrate()
+    memory = MemoryService(db) if settings.memory else None
+    worker = MemoryWorker(memory) if memory else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
+        if worker:
+            worker.start()  # also picks up jobs left pending by a previous run
         yield
+        if worker:
+            await run_in_threadpool(worker.stop)
         await engine.close()
 
     app = FastAPI(title="hearth", version="0.1.0", lifespan=lifespan)
@@ -44,10 +54,12 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.started_at = int(time.time())
     app.state.limiter = (SlidingWindowLimiter(settings.rate_limit_per_minute)
                          if settings.rate_limit_per_minute else None)
-    app.state.chat = ChatServing(Assistant(engine, db), metrics, settings.max_tokens_limit)
+    app.state.memory = memory
+    app.state.chat = ChatServing(Assistant(engine, db, memory, worker), metrics,
+                                 settings.max_tokens_limit)
     install_error_handlers(app)
     for router in (health.router, models_router, chat_router, embeddings_router,
-                   conversations_router):
+                   conversations_router, memories_router):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -36,6 +36,16 @@ class SlidingWindowLimiter:
         calls.append(now)
 
 
+def end_user(request: Request) -> str | None:
+    """The end user a request speaks for (``X-Hearth-User``), when the client names one.
+
+    Until organisations and keys land, everyone is in the "local" org and this header picks
+    whose conversations and memories a request sees.
+    """
+    user = (request.headers.get("x-hearth-user") or "").strip()
+    return user[:64] or None
+
+
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")

@@ -1,20 +1,27 @@
-"""One chat turn: store what the user said, generate the answer, store the answer.
+"""One chat turn: recall, assemble the prompt, generate, store, and queue what to remember.
 
 Persistence happens on the reply path on purpose: the user's messages are committed before
-generation starts and the answer is committed before the last piece is handed back, so an
-answered request is never lost, even to a kill -9 of the server.
+generation starts, and the answer and the memory job are committed before the last piece is
+handed back, so an answered request is never lost, even to a kill -9 of the server.
+Extracting memories is the one thing left off the reply path: the background worker does it.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from starlette.concurrency import run_in_threadpool
 
+from hearth.assistant.prompt import system_prompt, with_system_prompt
 from hearth.engines.base import ChatRequest, Delta, Engine
+from hearth.memory.service import MemoryService
+from hearth.memory.worker import MemoryWorker, job_payload
 from hearth.store import conversations
+from hearth.store import memories as memory_store
 from hearth.store.db import Database
+from hearth.store.memories import Owner
 
 
 @dataclass(frozen=True)
@@ -24,26 +31,56 @@ class Caller:
     org_id: str = "local"
     user_id: str = "local"
 
+    @property
+    def owner(self) -> Owner:
+        return Owner(self.org_id, self.user_id)
+
+
+def _last_user_text(messages: list[dict]) -> str | None:
+    return next((m.get("content") for m in reversed(messages)
+                 if m.get("role") == "user" and m.get("content")), None)
+
+
+def _previous_assistant_text(messages: list[dict]) -> str | None:
+    for i in range(len(messages) - 1, 0, -1):
+        if messages[i].get("role") == "user":
+            before = messages[i - 1]
+            return before.get("content") if before.get("role") == "assistant" else None
+    return None
+
 
 class Assistant:
-    def __init__(self, engine: Engine, db: Database):
+    def __init__(self, engine: Engine, db: Database, memory: MemoryService | None = None,
+                 worker: MemoryWorker | None = None):
         self.engine = engine
         self.db = db
+        self.memory = memory
+        self.worker = worker
 
     async def respond(
         self, request: ChatRequest, *, conversation_id: str | None = None,
-        caller: Caller = Caller(),
+        caller: Caller = Caller(), remember: bool = False,
     ) -> AsyncIterator[Delta]:
-        """Stream the engine's answer, recording the turn when a conversation is named."""
-        if conversation_id is None:
-            async for delta in self.engine.chat(request):
-                yield delta
-            return
-        await run_in_threadpool(self._record_request, request, conversation_id, caller)
+        """Stream the engine's answer, recording the turn when a conversation is named.
+
+        With ``remember``, memories about the caller go into the system prompt and the
+        user's message is queued for the memory worker.
+        """
+        said = _last_user_text(request.messages) if remember and self.memory else None
+        original = request
+        if said is not None:
+            request = await run_in_threadpool(self._with_memories, request, caller, said)
+        message_ids: list[int] = []
+        if conversation_id is not None:
+            message_ids = await run_in_threadpool(self._record_request, original,
+                                                  conversation_id, caller)
         content: list[str] = []
         async for delta in self.engine.chat(request):
             content.append(delta.content)
-            if delta.finish_reason is not None:
+            if delta.finish_reason is not None and said is not None:
+                await run_in_threadpool(self._queue_memory_job, original, said, caller,
+                                        conversation_id, message_ids)
+            if delta.finish_reason is not None and conversation_id is not None:
                 reply = {"role": "assistant", "content": "".join(content) or None}
                 if delta.tool_calls:
                     reply["tool_calls"] = [
@@ -57,7 +94,27 @@ class Assistant:
                 )
             yield delta
 
-    def _record_request(self, request: ChatRequest, conversation_id: str, caller: Caller) -> None:
+    def _with_memories(self, request: ChatRequest, caller: Caller, said: str) -> ChatRequest:
+        assert self.memory is not None
+        recalled = self.memory.recall(caller.owner, said, limit=8, token_budget=600)
+        profile = memory_store.profile_memories(self.db, caller.owner, limit=8)
+        prompt = system_prompt(profile, recalled)
+        return replace(request, messages=with_system_prompt(request.messages, prompt))
+
+    def _queue_memory_job(self, request: ChatRequest, said: str, caller: Caller,
+                          conversation_id: str | None, message_ids: list[int]) -> None:
+        user_ids = [i for i, m in zip(message_ids, request.messages[-len(message_ids):])
+                    if m.get("role") == "user"] if message_ids else []
+        payload = job_payload(text=said, speaker=caller.user_id, said_at=datetime.now(UTC),
+                              message_id=user_ids[-1] if user_ids else None,
+                              conversation_id=conversation_id,
+                              previous=_previous_assistant_text(request.messages))
+        memory_store.enqueue_job(self.db, caller.owner, payload)
+        if self.worker is not None:
+            self.worker.notify()
+
+    def _record_request(self, request: ChatRequest, conversation_id: str,
+                        caller: Caller) -> list[int]:
         conversations.ensure_conversation(
             self.db, conversation_id, model=self.engine.model_id,
             org_id=caller.org_id, user_id=caller.user_id,
@@ -67,6 +124,6 @@ class Assistant:
         )
         # Clients resend the whole history each turn; only what follows the stored part is new.
         new = request.messages[stored:] if len(request.messages) > stored else request.messages[-1:]
-        conversations.append_messages(
+        return conversations.append_messages(
             self.db, conversation_id, new, org_id=caller.org_id, user_id=caller.user_id
         )

@@ -131,3 +131,138 @@ def goals_table(report: dict[str, Any]) -> Table:
         met = {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}[goal["met"]]
         table.add_row(goal["name"], goal["ratio"], _num(goal["measured"], 2), goal["target"], met)
     return table
+
+
+# --- hearth bench memory ---------------------------------------------------------------------
+# The memory benchmark's command and tables; the measuring lives in hearth.bench.memory.
+
+
+@app.command("memory")
+def memory_command(
+    dataset: Annotated[Optional[Path], typer.Option(
+        help="Folder of LoCoMo-format JSON files, one conversation (one user) each.")] = None,
+    scale: Annotated[Optional[str], typer.Option(
+        help="Instead: recall latency with N synthetic memories for each of 10 users; "
+             "comma-separated N, e.g. 10000,100000.")] = None,
+    json_path: Annotated[Optional[Path], typer.Option(
+        "--json", help="Where to write the JSON report (default: "
+                       "benchmarks/results/memory.json, memory-scale.json with --scale).")] = None,
+) -> None:
+    """Recall of hearth's memory on LoCoMo against BM25 and MiniLM over raw turns, or
+    recall latency at scale.
+
+    With --dataset: recall@5, recall@10 and recall within 1,000 tokens (share of each
+    question's evidence turns found in the provenance of the recalled memories), overall and
+    per category, plus ingest and recall latency. With --scale: recall p50/p95 at each N.
+    """
+    from hearth.bench import memory as memory_bench
+    from hearth.bench.locomo import load_dataset
+
+    if (dataset is None) == (scale is None):
+        raise typer.BadParameter("give either --dataset DIR or --scale N[,N...]")
+    log = lambda line: stderr.print(line, highlight=False)  # noqa: E731
+    console = Console()
+    with one_line_errors():
+        if scale is not None:
+            levels = parse_scale(scale)
+            report = memory_bench.run_scale(levels, log=log)
+            console.print(memory_scale_table(report))
+            default = Path("benchmarks/results/memory-scale.json")
+        else:
+            assert dataset is not None
+            conversations = load_dataset(dataset)
+            report = memory_bench.run_dataset(conversations, dataset, log=log)
+            console.print(memory_recall_table(report))
+            console.print(memory_speed_table(report))
+            default = Path("benchmarks/results/memory.json")
+    console.print(memory_goals_table(report))
+    json_path = json_path or default
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(report, indent=2) + "\n")
+    console.print(f"Report written to {json_path}", highlight=False, soft_wrap=True)
+    failed = {name: s["error"] for name, s in report.get("systems", {}).items() if s["error"]}
+    if failed:
+        fail("; ".join(f"{name} was not measured: {error}" for name, error in failed.items()))
+
+
+def parse_scale(text: str) -> tuple[int, ...]:
+    """``"10000,100000"`` or ``"10k,100k"`` to memory counts per user."""
+    try:
+        levels = tuple(int(part.strip().lower().replace("_", "").replace("k", "000"))
+                       for part in text.split(",") if part.strip())
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a comma-separated list of numbers.") from None
+    if not levels or min(levels) < 1:
+        raise typer.BadParameter(f"{text!r}: give one or more memory counts, each at least 1.")
+    return levels
+
+
+_RECALL_ROWS = (("recall_at_5", "recall@5"), ("recall_at_10", "recall@10"),
+                ("recall_in_1000_tokens", "≤1000 tok"))
+
+
+def memory_recall_table(report: dict[str, Any]) -> Table:
+    """Rows: system × metric; columns: overall, then each LoCoMo category."""
+    from hearth.bench.locomo import CATEGORIES
+
+    data = report["dataset"]
+    table = Table(title=f"hearth bench memory: {data['questions']} questions, "
+                        f"{len(data['conversations'])} conversations, {data['turns']} turns",
+                  caption="share of each question's evidence turns found, averaged over "
+                          f"questions; tokens: {report['settings']['tokenizer']}",
+                  show_edge=False)
+    table.add_column("system")
+    table.add_column("metric")
+    for label in ("overall", *CATEGORIES.values()):
+        table.add_column(label, justify="right")
+    for name, system in report["systems"].items():
+        if system["error"]:
+            table.add_row(name, "error", *["-"] * (1 + len(CATEGORIES)))
+            continue
+        for key, label in _RECALL_ROWS:
+            figures = system["recall"][key]
+            table.add_row(name, label, *(_num(v, 3) for v in figures.values()))
+        table.add_section()
+    return table
+
+
+def memory_speed_table(report: dict[str, Any]) -> Table:
+    table = Table(title="speed (ms)", show_edge=False,
+                  caption="ingest: one remember() per turn; recall: one search of 10 per question")
+    for column in ("system", "ingest p50", "ingest p95", "index total (s)", "recall p50",
+                   "recall p95"):
+        table.add_column(column, justify="left" if column == "system" else "right")
+    for name, system in report["systems"].items():
+        if system["error"]:
+            continue
+        ingest, recall = system["ingest"], system["recall_latency_ms"]
+        table.add_row(name, _num(ingest["per_turn_ms"]["p50"], 2),
+                      _num(ingest["per_turn_ms"]["p95"], 2), _num(ingest["total_s"], 1),
+                      _num(recall["p50"], 2), _num(recall["p95"], 2))
+    return table
+
+
+def memory_scale_table(report: dict[str, Any]) -> Table:
+    table = Table(title=f"hearth bench memory --scale: {report['settings']['users']} users, "
+                        f"{report['settings']['queries']} questions to one", show_edge=False,
+                  caption="ms per question; fulltext/vector: the store's searches alone")
+    for column in ("per user", "total", "store (s)", "recall p50", "recall p95",
+                   "fulltext p95", "vector p95"):
+        table.add_column(column, justify="right")
+    for level in report["levels"]:
+        table.add_row(f"{level['memories_per_user']:,}", f"{level['total_memories']:,}",
+                      _num(level["store_s"], 0), _num(level["recall_ms"]["p50"], 1),
+                      _num(level["recall_ms"]["p95"], 1),
+                      _num(level["store_fulltext_ms"]["p95"], 1),
+                      _num(level["store_vector_ms"]["p95"], 1))
+    return table
+
+
+def memory_goals_table(report: dict[str, Any]) -> Table:
+    table = Table(title="goals", show_edge=False)
+    for column in ("goal", "measured", "target", "met"):
+        table.add_column(column)
+    for goal in report["goals"]:
+        met = {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}[goal["met"]]
+        table.add_row(goal["name"], _num(goal["measured"], 3), goal["target"], met)
+    return table

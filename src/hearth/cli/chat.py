@@ -40,15 +40,17 @@ class ChatBackend(Protocol):
 class RemoteBackend:
     """A running ``hearth serve`` (or any server with hearth's conversation routes)."""
 
-    def __init__(self, url: str, api_key: str | None, model: str | None):
+    def __init__(self, url: str, api_key: str | None, model: str | None, user: str):
         from openai import AsyncOpenAI
 
         base = url.rstrip("/")
         base = base if base.endswith("/v1") else base + "/v1"
         self._client = AsyncOpenAI(base_url=base, api_key=api_key or "local")
         self._http = httpx.AsyncClient(base_url=base, timeout=30,
-                                       headers={"Authorization": f"Bearer {api_key or 'local'}"})
+                                       headers={"Authorization": f"Bearer {api_key or 'local'}",
+                                                "X-Hearth-User": user})
         self.model_id = model or ""
+        self.user = user
 
     async def connect(self) -> None:
         try:
@@ -71,7 +73,7 @@ class RemoteBackend:
                      conversation_id: str) -> AsyncIterator[str]:
         chunks = await self._client.chat.completions.create(
             model=self.model_id, messages=messages, stream=True,  # type: ignore[arg-type]
-            metadata={"conversation": conversation_id},
+            metadata={"conversation": conversation_id}, user=self.user,
         )
         async for chunk in chunks:
             if chunk.choices and chunk.choices[0].delta.content:
@@ -81,35 +83,51 @@ class RemoteBackend:
 class LocalBackend:
     """The engine loaded in this process, storing turns in the local database."""
 
-    def __init__(self, settings: Settings):
-        from hearth.assistant.turn import Assistant
+    def __init__(self, settings: Settings, user: str):
+        from hearth.assistant.turn import Assistant, Caller
         from hearth.engines.registry import create_engine
+        from hearth.memory.service import MemoryService
+        from hearth.memory.worker import MemoryWorker
         from hearth.store.db import Database
 
         db = Database.from_settings(settings)
         db.migrate()
-        self._assistant = Assistant(create_engine(settings), db)
+        memory = MemoryService(db) if settings.memory else None
+        self.worker = MemoryWorker(memory) if memory else None
+        if self.worker:
+            self.worker.start()
+        self._assistant = Assistant(create_engine(settings), db, memory, self.worker)
+        self._caller = Caller(user_id=user)
         self.model_id = self._assistant.engine.model_id
+
+    def close(self) -> None:
+        """Let the memory worker finish what this chat queued, then stop it."""
+        if self.worker:
+            self.worker.wait_idle(timeout=120)
+            self.worker.stop()
 
     async def conversations(self, limit: int) -> list[dict[str, Any]]:
         from hearth.store import conversations
 
-        views = conversations.list_conversations(self._assistant.db, limit=limit)
+        views = conversations.list_conversations(self._assistant.db, limit=limit,
+                                                 user_id=self._caller.user_id)
         return [{"id": v.id, "title": v.title, "updated_at": v.updated_at.timestamp()}
                 for v in views]
 
     async def messages(self, conversation_id: str) -> list[dict[str, Any]]:
         from hearth.store import conversations
 
-        view = conversations.get_conversation(self._assistant.db, conversation_id)
+        view = conversations.get_conversation(self._assistant.db, conversation_id,
+                                              user_id=self._caller.user_id)
         return [{"role": m.role, "content": m.content} for m in view.messages]
 
     async def stream(self, messages: list[dict[str, Any]],
                      conversation_id: str) -> AsyncIterator[str]:
         from hearth.engines.base import ChatRequest
 
-        async for delta in self._assistant.respond(ChatRequest(messages=messages),
-                                                   conversation_id=conversation_id):
+        async for delta in self._assistant.respond(
+                ChatRequest(messages=messages), conversation_id=conversation_id,
+                caller=self._caller, remember=self.worker is not None):
             if delta.content:
                 yield delta.content
 
@@ -182,21 +200,27 @@ def chat(
     resume: Annotated[bool, typer.Option("--continue", help="Resume the last conversation.")] = False,
     list_: Annotated[bool, typer.Option("--list", help="List conversations and exit.")] = False,
     system: Annotated[Optional[str], typer.Option(help="System prompt for a new chat.")] = None,
+    user: Annotated[str, typer.Option(envvar="HEARTH_USER",
+                                      help="Whose chat this is (memories are per user).")] = "local",
 ) -> None:
     """Chat in the terminal; answers stream as rendered markdown."""
     with one_line_errors():
         with asyncio.Runner() as runner:
             backend: ChatBackend
             if url:
-                remote = RemoteBackend(url, api_key, model)
+                remote = RemoteBackend(url, api_key, model, user)
                 try:
                     runner.run(remote.connect())
                 except ConnectionError as exc:
                     fail(str(exc))
                 backend = remote
             else:
-                backend = LocalBackend(settings_with(model=model))
-            if list_:
-                runner.run(_show_list(backend))
-            else:
-                runner.run(_session(backend, resume, system))
+                backend = LocalBackend(settings_with(model=model), user)
+            try:
+                if list_:
+                    runner.run(_show_list(backend))
+                else:
+                    runner.run(_session(backend, resume, system))
+            finally:
+                if isinstance(backend, LocalBackend):
+                    backend.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hearth.cli import bench, chat, models, serve
+from hearth.cli import bench, chat, memory, models, serve
 
 app = typer.Typer(
     name="hearth",
@@ -16,3 +16,4 @@ app.command("serve")(serve.serve)
 app.command("chat")(chat.chat)
 app.add_typer(models.app, name="models")
 app.add_typer(bench.app, name="bench")
+app.add_typer(memory.app, name="memory")

@@ -160,8 +160,10 @@ def ensure_conversation(db: Database, conversation_id: str, *, model: str,
 
 
 def append_messages(db: Database, conversation_id: str, messages: list[dict[str, Any]], *,
-                    org_id: str = LOCAL, user_id: str = LOCAL) -> None:
+                    org_id: str = LOCAL, user_id: str = LOCAL) -> list[int]:
     """Store OpenAI-style messages after the last stored one; committed when this returns.
+
+    Returns the new messages' ids (memories cite them as their provenance).
 
     The first user message names an untitled conversation. Raises ``NotFound`` when the
     conversation is missing or belongs to someone else.
@@ -186,7 +188,7 @@ def append_messages(db: Database, conversation_id: str, messages: list[dict[str,
             .where(Message.conversation_id == conversation_id)
         )
         start = 0 if last is None else last + 1
-        session.add_all(
+        rows = [
             Message(
                 conversation_id=conversation_id, org_id=org_id, user_id=user_id,
                 position=start + offset, role=message["role"],
@@ -195,7 +197,10 @@ def append_messages(db: Database, conversation_id: str, messages: list[dict[str,
                 created_at=now,
             )
             for offset, message in enumerate(messages)
-        )
+        ]
+        session.add_all(rows)
+        session.flush()
+        return [row.id for row in rows]
 
 def stored_message_count(db: Database, conversation_id: str, *, org_id: str = LOCAL,
                          user_id: str = LOCAL) -> int:

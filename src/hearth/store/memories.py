@@ -43,6 +43,7 @@ class MemoryRecord:
     user_id: str
     kind: str
     text: str
+    subject: str | None
     observed_at: datetime
     valid_from: datetime | None
     valid_to: datetime | None
@@ -80,7 +81,8 @@ def _owned(statement: Any, owner: Owner) -> Any:
 def _record(row: Memory, sources: Iterable[MemorySource] = ()) -> MemoryRecord:
     return MemoryRecord(
         id=row.id, org_id=row.org_id, user_id=row.user_id, kind=row.kind, text=row.text,
-        observed_at=row.observed_at, valid_from=row.valid_from, valid_to=row.valid_to,
+        subject=row.subject, observed_at=row.observed_at, valid_from=row.valid_from,
+        valid_to=row.valid_to,
         importance=row.importance, pinned=row.pinned, superseded_by=row.superseded_by,
         created_at=row.created_at, updated_at=row.updated_at,
         sources=tuple(SourceRef(s.message_id, s.conversation_id, s.ref, s.excerpt)
@@ -143,23 +145,25 @@ def _unindex(session: Session, ids: list[int]) -> None:
 
 def add_memory(db: Database, owner: Owner, *, kind: str, text: str,
                embedding: Sequence[float] | np.ndarray, observed_at: datetime,
+               subject: str | None = None,
                valid_from: datetime | None = None, importance: float = 0.5,
                pinned: bool = False, sources: Iterable[SourceRef] = ()) -> MemoryRecord:
     """Store a memory with its provenance and index it, in one transaction."""
     with db.session() as session:
         return add_memory_in(session, owner, kind=kind, text=text, embedding=embedding,
-                             observed_at=observed_at, valid_from=valid_from,
+                             observed_at=observed_at, subject=subject, valid_from=valid_from,
                              importance=importance, pinned=pinned, sources=sources)
 
 
 def add_memory_in(session: Session, owner: Owner, *, kind: str, text: str,
                   embedding: Sequence[float] | np.ndarray, observed_at: datetime,
+                  subject: str | None = None,
                   valid_from: datetime | None = None, importance: float = 0.5,
                   pinned: bool = False, sources: Iterable[SourceRef] = ()) -> MemoryRecord:
     """``add_memory`` inside a caller's transaction (consolidation writes several at once)."""
     now = utcnow()
     row = Memory(org_id=owner.org_id, user_id=owner.user_id, kind=kind, text=text,
-                 observed_at=observed_at, valid_from=valid_from, valid_to=None,
+                 subject=subject, observed_at=observed_at, valid_from=valid_from, valid_to=None,
                  importance=importance, pinned=pinned, created_at=now, updated_at=now)
     session.add(row)
     session.flush()
@@ -260,6 +264,27 @@ def list_memories(db: Database, owner: Owner, *, include_superseded: bool = Fals
             query = query.where(Memory.kind == kind)
         rows = list(session.scalars(query.order_by(Memory.observed_at.desc(), Memory.id.desc())
                                     .limit(limit).offset(offset)))
+        sources = _sources_of(session, [r.id for r in rows])
+        return [_record(r, sources[r.id]) for r in rows]
+
+
+def current_with_subject(session: Session, owner: Owner, subject: str) -> list[Memory]:
+    """Current memories about one single-valued subject (where contradictions show)."""
+    return list(session.scalars(_owned(select(Memory), owner).where(
+        Memory.subject == subject, Memory.valid_to.is_(None))))
+
+
+def profile_memories(db: Database, owner: Owner, *, limit: int = 12) -> list[MemoryRecord]:
+    """What a compact "about this user" section shows: pinned and keyed facts first,
+    then the most important profile, relationship and preference memories."""
+    with db.session() as session:
+        query = _owned(select(Memory), owner).where(
+            Memory.valid_to.is_(None),
+            Memory.pinned.is_(True) | Memory.subject.is_not(None)
+            | Memory.kind.in_(("profile", "relationship", "preference", "instruction")),
+        ).order_by(Memory.pinned.desc(), Memory.subject.is_(None), Memory.importance.desc(),
+                   Memory.observed_at.desc()).limit(limit)
+        rows = list(session.scalars(query))
         sources = _sources_of(session, [r.id for r in rows])
         return [_record(r, sources[r.id]) for r in rows]
 

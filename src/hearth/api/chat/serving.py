@@ -13,9 +13,10 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from hearth.api.chat.protocol import ChatCompletionRequest
+from hearth.api.deps import end_user
 from hearth.api.errors import error_body
 from hearth.api.metrics import Metrics
-from hearth.assistant.turn import Assistant
+from hearth.assistant.turn import Assistant, Caller
 from hearth.engines.base import ChatRequest, Delta, ToolCall
 from hearth.errors import HearthError, InvalidRequest, ModelNotFound
 
@@ -79,7 +80,14 @@ class ChatServing:
                 param="model",
             )
         engine_request = to_engine_request(body, self.max_tokens_limit)
-        deltas = self.assistant.respond(engine_request, conversation_id=body.conversation_id)
+        user = body.user or end_user(request)
+        memory_off = "off" in (request.headers.get("x-hearth-memory"),
+                               (body.metadata or {}).get("memory"))
+        deltas = self.assistant.respond(
+            engine_request, conversation_id=body.conversation_id,
+            caller=Caller(user_id=user) if user else Caller(),
+            remember=user is not None and not memory_off,
+        )
         started = time.perf_counter()
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         if body.stream:

@@ -17,7 +17,7 @@ from hearth.api.conversations.protocol import (
     ConversationObject,
     ConversationSummary,
 )
-from hearth.api.deps import authorise
+from hearth.api.deps import authorise, end_user
 from hearth.store import conversations
 from hearth.store.db import Database
 
@@ -30,10 +30,10 @@ class Owner:
     user_id: str
 
 
-def current_owner() -> Owner:
-    """Whose conversations a request may see. Everyone is the local user until auth lands;
-    then this dependency, and nothing in the routes, changes."""
-    return Owner(org_id="local", user_id="local")
+def current_owner(request: Request) -> Owner:
+    """Whose conversations a request may see: the named end user, else the local user.
+    When auth lands, this dependency, and nothing in the routes, changes."""
+    return Owner(org_id="local", user_id=end_user(request) or "local")
 
 
 def database(request: Request) -> Database:

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(64), nullable=False),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("subject", sa.String(64), nullable=True),
         sa.Column("observed_at", WHEN, nullable=False),
         sa.Column("valid_from", WHEN, nullable=True),
         sa.Column("valid_to", WHEN, nullable=True),

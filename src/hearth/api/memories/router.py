@@ -1,0 +1,172 @@
+"""``/v1/memories``: list, search, read, create, edit, pin, forget, export and import memories.
+
+Thin routes: the memory service and the store do the work (in a worker thread: SQLAlchemy
+and the embedding model are synchronous) and the store decides whose rows a query sees.
+Whose memories a request reaches is decided once, in ``memory_owner``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from hearth.api.deps import authorise, end_user
+from hearth.api.memories.protocol import (
+    CreateMemory,
+    DeletedMemories,
+    EditMemory,
+    ImportedMemories,
+    Kind,
+    MemoryExport,
+    MemoryList,
+    MemoryObject,
+    ScoredMemory,
+    SearchResults,
+    SourceList,
+    SourceObject,
+)
+from hearth.errors import InvalidRequest, NotFound
+from hearth.memory.service import MemoryService
+from hearth.store import memories as store
+from hearth.store import memory_export
+from hearth.store.memories import Owner, SourceRef
+
+router = APIRouter(dependencies=[Depends(authorise)])
+
+# Provenance of a memory a user created through this API rather than in a chat.
+STATED_THROUGH_API = SourceRef(ref="api")
+
+
+def memory_owner(request: Request) -> Owner:
+    """Whose memories a request sees: the end user named by ``X-Hearth-User``, in the local
+    org. When API keys and orgs land, this function, and nothing in the routes, changes."""
+    user = end_user(request)
+    if user is None:
+        raise InvalidRequest(
+            "Memories belong to a user: name one with the 'X-Hearth-User' header.",
+            param="X-Hearth-User", code="missing_user",
+        )
+    return Owner(org_id="local", user_id=user)
+
+
+def memory_service(request: Request) -> MemoryService:
+    service: MemoryService | None = getattr(request.app.state, "memory", None)
+    if service is None:
+        raise NotFound("Memory is turned off on this server (HEARTH_MEMORY=false); "
+                       "restart it without that setting to use /v1/memories.",
+                       code="memory_disabled")
+    return service
+
+
+Service = Annotated[MemoryService, Depends(memory_service)]
+CurrentOwner = Annotated[Owner, Depends(memory_owner)]
+
+
+@router.get("/v1/memories", response_model=MemoryList)
+async def list_memories(
+    service: Service, owner: CurrentOwner,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    kind: Annotated[Kind | None, Query()] = None,
+    include_superseded: bool = False,
+) -> MemoryList:
+    """Newest first (by when it happened); superseded memories only when asked for."""
+    records = await run_in_threadpool(
+        store.list_memories, service.db, owner, include_superseded=include_superseded,
+        kind=kind, limit=limit, offset=offset,
+    )
+    return MemoryList(data=[MemoryObject.from_record(r) for r in records])
+
+
+@router.get("/v1/memories/search", response_model=SearchResults)
+async def search_memories(
+    service: Service, owner: CurrentOwner,
+    q: Annotated[str, Query(min_length=1, max_length=2000)],
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> SearchResults:
+    """The same hybrid recall the assistant uses before it answers."""
+    hits = await run_in_threadpool(service.recall, owner, q, limit=limit)
+    return SearchResults(data=[
+        ScoredMemory(**MemoryObject.from_record(hit.memory).model_dump(), score=hit.score)
+        for hit in hits
+    ])
+
+
+@router.get("/v1/memories/export", response_model=MemoryExport)
+async def export_memories(service: Service, owner: CurrentOwner) -> MemoryExport:
+    records = await run_in_threadpool(memory_export.all_memories, service.db, owner)
+    return MemoryExport.from_records(records)
+
+
+@router.post("/v1/memories/import", response_model=ImportedMemories)
+async def import_memories(body: MemoryExport, service: Service,
+                          owner: CurrentOwner) -> ImportedMemories:
+    """Add an export's memories to this user's (texts are embedded again); repeats are skipped."""
+    result = await run_in_threadpool(
+        memory_export.import_memories, service.db, owner,
+        [m.to_portable() for m in body.memories], service.embedder.embed,
+    )
+    return ImportedMemories(imported=result.imported, skipped=result.skipped)
+
+
+@router.post("/v1/memories", response_model=MemoryObject, status_code=201)
+async def create_memory(body: CreateMemory, service: Service,
+                        owner: CurrentOwner) -> MemoryObject:
+    record = await run_in_threadpool(
+        service.add, owner, text=body.text, kind=body.kind,
+        observed_at=body.observed_at or datetime.now(UTC), importance=body.importance,
+        pinned=body.pinned, sources=[STATED_THROUGH_API],
+    )
+    return MemoryObject.from_record(record)
+
+
+@router.delete("/v1/memories", response_model=DeletedMemories)
+async def forget_everything(service: Service, owner: CurrentOwner) -> DeletedMemories:
+    """Hard-delete every memory of this user, index entries and provenance included."""
+    count = await run_in_threadpool(store.delete_all, service.db, owner)
+    return DeletedMemories(deleted=count)
+
+
+@router.get("/v1/memories/{memory_id}", response_model=MemoryObject)
+async def get_memory(memory_id: int, service: Service, owner: CurrentOwner) -> MemoryObject:
+    record = await run_in_threadpool(store.get_memory, service.db, owner, memory_id)
+    return MemoryObject.from_record(record)
+
+
+@router.get("/v1/memories/{memory_id}/sources", response_model=SourceList)
+async def memory_sources(memory_id: int, service: Service, owner: CurrentOwner) -> SourceList:
+    """Why hearth knows this: the messages (or references) the memory was drawn from."""
+    record = await run_in_threadpool(store.get_memory, service.db, owner, memory_id)
+    return SourceList(memory_id=record.id,
+                      data=[SourceObject.from_ref(s) for s in record.sources])
+
+
+@router.patch("/v1/memories/{memory_id}", response_model=MemoryObject)
+async def edit_memory(memory_id: int, body: EditMemory, service: Service,
+                      owner: CurrentOwner) -> MemoryObject:
+    record = await run_in_threadpool(service.edit, owner, memory_id,
+                                     **body.model_dump(exclude_none=True))
+    return MemoryObject.from_record(record)
+
+
+@router.post("/v1/memories/{memory_id}/pin", response_model=MemoryObject)
+async def pin_memory(memory_id: int, service: Service, owner: CurrentOwner) -> MemoryObject:
+    """Pinned memories come first in what the assistant is told about the user."""
+    record = await run_in_threadpool(service.edit, owner, memory_id, pinned=True)
+    return MemoryObject.from_record(record)
+
+
+@router.post("/v1/memories/{memory_id}/unpin", response_model=MemoryObject)
+async def unpin_memory(memory_id: int, service: Service, owner: CurrentOwner) -> MemoryObject:
+    record = await run_in_threadpool(service.edit, owner, memory_id, pinned=False)
+    return MemoryObject.from_record(record)
+
+
+@router.delete("/v1/memories/{memory_id}", status_code=204)
+async def forget_memory(memory_id: int, service: Service, owner: CurrentOwner) -> Response:
+    """Hard delete: the row, its provenance and its full-text and vector index entries."""
+    await run_in_threadpool(store.delete_memory, service.db, owner, memory_id)
+    return Response(status_code=204)

@@ -1,0 +1,168 @@
+"""``hearth memory``: see, search, forget, export and import what hearth remembers.
+
+The commands work on the local database directly (the one ``hearth serve`` and ``hearth chat``
+use), as one user of the local org: ``--user`` (or ``HEARTH_USER``), "local" by default,
+the same user ``hearth chat`` talks as.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Column, Table
+
+from hearth.api.memories.protocol import MemoryExport
+from hearth.cli.common import fail, one_line_errors
+from hearth.config import Settings
+from hearth.memory.service import MemoryService
+from hearth.store import memories as store
+from hearth.store import memory_export
+from hearth.store.db import Database
+from hearth.store.memories import MemoryRecord, Owner
+
+app = typer.Typer(help="See, search, forget, export and import memories.", no_args_is_help=True)
+
+User = Annotated[str, typer.Option("--user", envvar="HEARTH_USER",
+                                   help="Whose memories (as in `hearth chat --user`).")]
+
+
+def _database() -> Database:
+    db = Database.from_settings(Settings())
+    db.migrate()
+    return db
+
+
+def _owner(user: str) -> Owner:
+    return Owner(org_id="local", user_id=user)
+
+
+def _day(when: datetime | None) -> str:
+    return f"{when:%Y-%m-%d}" if when else ""
+
+
+def _table(*extra: str) -> Table:
+    return Table(Column("id", justify="right"), "kind", "when", Column("text", ratio=1),
+                 "pinned", *extra, expand=True)
+
+
+def _row(memory: MemoryRecord) -> list[str]:
+    return [str(memory.id), memory.kind, _day(memory.observed_at), memory.text,
+            "yes" if memory.pinned else ""]
+
+
+def _superseded(memory: MemoryRecord) -> str:
+    if memory.current:
+        return ""
+    by = f" by {memory.superseded_by}" if memory.superseded_by else ""
+    return f"{_day(memory.valid_to)}{by}"
+
+
+@app.command("list")
+def list_memories(
+    user: User = "local",
+    all_: Annotated[bool, typer.Option("--all", help="Include superseded memories.")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 100,
+) -> None:
+    """Show a user's memories, newest first."""
+    with one_line_errors():
+        records = store.list_memories(_database(), _owner(user), include_superseded=all_,
+                                      limit=limit)
+    console = Console()
+    if not records:
+        console.print(f"No memories of {user!r} yet.", highlight=False)
+        return
+    table = _table("superseded") if all_ else _table()
+    for memory in records:
+        cells = _row(memory)
+        if all_:
+            cells.append(_superseded(memory))
+        table.add_row(*cells)
+    console.print(table)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words or a question.")],
+    user: User = "local",
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
+) -> None:
+    """Find memories the way the assistant recalls them (words, meaning, time)."""
+    with one_line_errors():
+        hits = MemoryService(_database()).recall(_owner(user), query, limit=limit)
+    console = Console()
+    if not hits:
+        console.print(f"Nothing in {user!r}'s memories matches.", highlight=False)
+        return
+    table = _table("score")
+    for hit in hits:
+        table.add_row(*_row(hit.memory), f"{hit.score:.3f}")
+    console.print(table)
+
+
+@app.command()
+def forget(
+    memory_id: Annotated[Optional[int], typer.Argument(help="Id shown by `hearth memory list`.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Forget everything about the user.")] = False,
+    user: User = "local",
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before --all.")] = False,
+) -> None:
+    """Delete a memory (or all of a user's) for good, from every table and index."""
+    if (memory_id is None) == (not all_):
+        fail("Name one memory id to forget, or --all to forget everything about the user.")
+    with one_line_errors():
+        db, owner = _database(), _owner(user)
+        if memory_id is not None:
+            store.delete_memory(db, owner, memory_id)
+            typer.echo(f"Forgot memory {memory_id}.")
+            return
+        if not yes:
+            count = store.count_memories(db, owner)
+            typer.confirm(f"Forget all of {user!r}'s memories ({count} current)? "
+                          "This cannot be undone.", abort=True)
+        typer.echo(f"Forgot {store.delete_all(db, owner)} memories of {user!r}.")
+
+
+@app.command("export")
+def export_memories(
+    user: User = "local",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o",
+                                                   help="File to write; default: stdout.")] = None,
+) -> None:
+    """Write all of a user's memories, history and sources included, as JSON."""
+    with one_line_errors():
+        records = memory_export.all_memories(_database(), _owner(user))
+    document = MemoryExport.from_records(records).model_dump_json(indent=2)
+    if output is None:
+        sys.stdout.write(document + "\n")
+        return
+    output.write_text(document + "\n", encoding="utf-8")
+    typer.echo(f"Exported {len(records)} memories of {user!r} to {output}.")
+
+
+@app.command("import")
+def import_memories(
+    file: Annotated[Path, typer.Argument(help="A file written by `hearth memory export`.")],
+    user: User = "local",
+) -> None:
+    """Add the memories of an export file to a user's; ones already there are skipped."""
+    try:
+        document = MemoryExport.model_validate_json(file.read_bytes())
+    except OSError as exc:
+        fail(f"Cannot read {file}: {exc.strerror}.")
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the top level"
+        fail(f"{file} is not a hearth memory export ({where}: {first['msg']}).")
+    with one_line_errors():
+        service = MemoryService(_database())
+        result = memory_export.import_memories(
+            service.db, _owner(user), [m.to_portable() for m in document.memories],
+            service.embedder.embed)
+    typer.echo(f"Imported {result.imported} memories for {user!r}"
+               f" ({result.skipped} already there).")

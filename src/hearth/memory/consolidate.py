@@ -1,0 +1,68 @@
+"""Consolidation: decide what a new candidate memory does to what is already stored.
+
+- a near-duplicate of a current memory adds its message to that memory's provenance (and
+  nudges its importance) instead of storing the fact twice; the stored memory is never
+  deleted by hearing the same fact again;
+- a keyed, single-valued fact (where someone lives, their job, a favourite) with a new value
+  supersedes the current one: the old memory gets ``valid_to`` and ``superseded_by`` and
+  stays as history;
+- anything else is added.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from hearth.memory.extract import Candidate
+from hearth.store import memories as store
+from hearth.store.db import Database
+from hearth.store.memories import MemoryRecord, Owner, SourceRef
+
+DUPLICATE_SIMILARITY = 0.93
+
+Action = Literal["added", "duplicate", "superseded"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    action: Action
+    memory: MemoryRecord
+    replaced: int | None = None
+
+
+def _near_duplicate(db: Database, owner: Owner, embedding: np.ndarray) -> MemoryRecord | None:
+    close = [(i, s) for i, s in store.vector_search(db, owner, embedding, limit=4)
+             if s >= DUPLICATE_SIMILARITY]
+    for record in store.get_many(db, owner, [i for i, _ in close]):
+        if record.current:
+            return record
+    return None
+
+
+def consolidate(db: Database, owner: Owner, candidate: Candidate, embedding: np.ndarray,
+                source: SourceRef) -> Outcome:
+    """Store one candidate against the owner's memories; returns what was done."""
+    duplicate = _near_duplicate(db, owner, embedding)
+    if duplicate is not None:
+        updated = store.update_memory(
+            db, owner, duplicate.id, add_sources=[source],
+            importance=min(1.0, max(duplicate.importance, candidate.importance) + 0.05),
+        )
+        return Outcome("duplicate", updated)
+    with db.session() as session:
+        previous = (store.current_with_subject(session, owner, candidate.subject)
+                    if candidate.subject else [])
+        added = store.add_memory_in(
+            session, owner, kind=candidate.kind, text=candidate.text, embedding=embedding,
+            observed_at=candidate.observed_at, subject=candidate.subject,
+            valid_from=candidate.observed_at, importance=candidate.importance,
+            sources=[source],
+        )
+        for old in previous:
+            store.supersede(session, owner, old.id, by=added.id, valid_to=candidate.observed_at)
+    if previous:
+        return Outcome("superseded", added, replaced=previous[0].id)
+    return Outcome("added", added)

@@ -1,0 +1,84 @@
+"""Hybrid recall: full-text and vector search fused, weighed by time, importance and pins.
+
+Each search contributes by rank (reciprocal-rank fusion), so the scales of BM25 and cosine
+never need calibrating against each other. A question that names a time ("last month",
+"in May 2023") boosts memories that happened then. The result is cut to a token budget so
+that it fits the system prompt.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+
+from hearth.memory.dates import parse_time_filter
+from hearth.store import memories as store
+from hearth.store.db import Database
+from hearth.store.memories import MemoryRecord, Owner
+
+CANDIDATES = 60  # hits read from each index before fusion
+RRF_K = 20
+RECENCY_HALF_LIFE_DAYS = 180.0
+
+
+@dataclass(frozen=True)
+class RecalledMemory:
+    memory: MemoryRecord
+    score: float
+
+
+def approx_tokens(text: str) -> int:
+    """Tokens a text costs in a prompt, estimated as one per four characters."""
+    return max(1, math.ceil(len(text) / 4))
+
+
+def render_line(memory: MemoryRecord) -> str:
+    """How a memory reads in the prompt: its date, then its text."""
+    return f"- [{memory.observed_at:%d %b %Y}] {memory.text}"
+
+
+def _fuse(*rankings: list[tuple[int, float]]) -> dict[int, float]:
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, (memory_id, _) in enumerate(ranking):
+            fused[memory_id] = fused.get(memory_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+    return fused
+
+
+def _prior(memory: MemoryRecord, now: datetime, window: tuple[datetime, datetime] | None) -> float:
+    """Multiplier from what the memory is, not what it says: time, importance, pin."""
+    age_days = max(0.0, (now - memory.observed_at).total_seconds() / 86400)
+    recency = 0.5 ** (age_days / RECENCY_HALF_LIFE_DAYS)
+    weight = 1.0 + 0.1 * recency + 0.2 * memory.importance + (0.3 if memory.pinned else 0.0)
+    if window is not None:
+        start, end = window
+        weight *= 1.6 if start <= memory.observed_at < end else 0.7
+    return weight
+
+
+def recall(db: Database, owner: Owner, question: str, question_vector: np.ndarray, *,
+           now: datetime | None = None, limit: int = 10,
+           token_budget: int | None = None) -> list[RecalledMemory]:
+    """The owner's current memories that best answer ``question``, best first."""
+    now = now or datetime.now(UTC)
+    window = parse_time_filter(question, now)
+    by_words = store.fulltext_search(db, owner, question, limit=CANDIDATES)
+    by_meaning = store.vector_search(db, owner, question_vector, limit=CANDIDATES)
+    fused = _fuse(by_words, by_meaning)
+    records = [r for r in store.get_many(db, owner, list(fused)) if r.current]
+    scored = sorted((RecalledMemory(r, fused[r.id] * _prior(r, now, window)) for r in records),
+                    key=lambda hit: hit.score, reverse=True)
+    chosen: list[RecalledMemory] = []
+    spent = 0
+    for hit in scored:
+        if len(chosen) >= limit:
+            break
+        cost = approx_tokens(render_line(hit.memory))
+        if token_budget is not None and spent + cost > token_budget:
+            continue
+        spent += cost
+        chosen.append(hit)
+    return chosen

@@ -1,0 +1,56 @@
+"""The memory system's front door: remember a message, recall for a question.
+
+The same ``remember`` runs in production (from the background worker) and in the memory
+benchmark, so what the benchmark measures is what users get.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from hearth.memory.consolidate import Outcome, consolidate
+from hearth.memory.embedder import Embedder, shared_embedder
+from hearth.memory.extract import extract
+from hearth.memory.recall import RecalledMemory, recall
+from hearth.store import memories as store
+from hearth.store.db import Database
+from hearth.store.memories import MemoryRecord, Owner, SourceRef
+
+
+class MemoryService:
+    def __init__(self, db: Database, embedder: Embedder | None = None):
+        self.db = db
+        self.embedder = embedder or shared_embedder()
+
+    def remember(self, owner: Owner, text: str, *, speaker: str, said_at: datetime,
+                 source: SourceRef, previous: str | None = None,
+                 previous_speaker: str | None = None) -> list[Outcome]:
+        """Extract what a message says about its speaker and consolidate it into memory."""
+        candidates = extract(text, speaker=speaker, said_at=said_at, previous=previous,
+                             previous_speaker=previous_speaker)
+        if not candidates:
+            return []
+        vectors = self.embedder.embed([c.text for c in candidates])
+        return [consolidate(self.db, owner, candidate, vector, source)
+                for candidate, vector in zip(candidates, vectors)]
+
+    def recall(self, owner: Owner, question: str, *, now: datetime | None = None,
+               limit: int = 10, token_budget: int | None = None) -> list[RecalledMemory]:
+        return recall(self.db, owner, question, self.embedder.embed_one(question), now=now,
+                      limit=limit, token_budget=token_budget)
+
+    def add(self, owner: Owner, *, text: str, kind: str, observed_at: datetime,
+            importance: float = 0.5, pinned: bool = False,
+            sources: list[SourceRef] | None = None) -> MemoryRecord:
+        """A memory the user states directly (API or import), stored as given."""
+        return store.add_memory(self.db, owner, kind=kind, text=text,
+                                embedding=self.embedder.embed_one(text), observed_at=observed_at,
+                                valid_from=observed_at, importance=importance, pinned=pinned,
+                                sources=sources or [])
+
+    def edit(self, owner: Owner, memory_id: int, *, text: str | None = None,
+             kind: str | None = None, importance: float | None = None,
+             pinned: bool | None = None) -> MemoryRecord:
+        embedding = self.embedder.embed_one(text) if text is not None else None
+        return store.update_memory(self.db, owner, memory_id, text=text, embedding=embedding,
+                                   kind=kind, importance=importance, pinned=pinned)
