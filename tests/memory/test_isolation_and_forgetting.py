@@ -308,8 +308,6 @@ def test_what_was_not_forgotten_is_still_recalled(world: World, forgotten: Forgo
     assert [hit.memory.id for hit in hits] == forgotten.kept
 
 
-@pytest.mark.xfail(strict=True, reason="SQLite leaves deleted rows in free pages unless "
-                   "PRAGMA secure_delete=ON; hearth.store.db does not set it yet")
 def test_the_forgotten_words_are_gone_from_the_database_file(world: World,
                                                              forgotten: Forgotten) -> None:
     rows(world.db, "PRAGMA wal_checkpoint(TRUNCATE)")

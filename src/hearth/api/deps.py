@@ -13,7 +13,9 @@ from collections import deque
 
 from fastapi import Request
 
-from hearth.errors import RateLimited, Unauthorized
+from hearth.errors import InvalidRequest, RateLimited, Unauthorized
+
+MAX_USER_LENGTH = 64  # the width of user_id in the store
 
 
 class SlidingWindowLimiter:
@@ -43,7 +45,10 @@ def end_user(request: Request) -> str | None:
     whose conversations and memories a request sees.
     """
     user = (request.headers.get("x-hearth-user") or "").strip()
-    return user[:64] or None
+    if len(user) > MAX_USER_LENGTH:
+        raise InvalidRequest(f"X-Hearth-User is longer than {MAX_USER_LENGTH} characters.",
+                             param="X-Hearth-User")
+    return user or None
 
 
 def _bearer(request: Request) -> str | None:

@@ -308,7 +308,9 @@ def hearth_system(folder: Path) -> Iterator[ServiceSystem]:
     db = Database(f"sqlite:///{folder / 'memory.db'}")
     db.migrate()
     try:
-        yield ServiceSystem(MemoryService(db), render=lambda hit: render_line(hit.memory))
+        service = MemoryService(db)
+        service.embedder.embed(["warm up"])  # load the model before anything is timed
+        yield ServiceSystem(service, render=lambda hit: render_line(hit.memory))
     finally:
         db.dispose()
 
@@ -462,6 +464,9 @@ def machine_info() -> dict[str, Any]:
         "platform": platform.platform(),
         "machine": platform.machine(),
         "processor": _cpu_model(),
+        # Other work on the machine slows every timing here; the 1-minute load when the
+        # report was written says whether there was any.
+        "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         "python": platform.python_version(),
         **{name.replace("-", "_"): version(name) for name in (
             "openhearth", "sqlite-vec", "pysqlite3-binary", "torch", "sentence-transformers",

@@ -9,7 +9,10 @@ Conventions, so results are predictable:
   message, "the weekend" is its Saturday and Sunday.
 - "last Friday" is the most recent Friday before the day of the message; "this Friday" is the
   one in the coming seven days (or the past seven, when the sentence is in the past tense);
-  "next Friday" is the first Friday after today that lies outside the current week.
+  "next Friday" is the first Friday after today that lies outside the current week; "on Friday"
+  is the previous one in a past-tense sentence, else the coming one.
+- "last month" is the calendar month before; "N days/weeks/months/years ago" counts back from
+  the message day; "recently" stays vague ("shortly before 8 May 2023").
 - A month or date without a year ("in June", "May 20") is the most recent one when the
   sentence is in the past tense, the coming one when it talks about the future, else the nearer.
 - Ranges are half-open: ``[start, end)``.
@@ -92,7 +95,8 @@ def parse_session_time(text: str) -> datetime:
             hour = 0
         if month is not None:
             try:
-                return datetime(int(match["year"]), month, int(match["day"]), hour, minute, tzinfo=UTC)
+                return datetime(int(match["year"]), month, int(match["day"]), hour, minute,
+                                tzinfo=UTC)
             except ValueError as exc:
                 raise ValueError(f"{text!r} is not a real date and time: {exc}") from None
     try:
@@ -129,31 +133,48 @@ _PART_RE = r"(?:\s+(?:morning|afternoon|evening|night))?"
 _RELATIVE = r"(?:last|this|next|this\s+past|this\s+coming|coming)"
 _END = r"(?=\s*(?:[.,;:!?)\-]|$))"
 
+# One alternative per kind of expression; the group name says which, _meaning() says what.
 _PATTERNS = {
     "iso": r"\b\d{4}-\d{2}-\d{2}\b",
     "day_month": rf"\b(?:the\s+)?{_DAY_RE}\s+(?:of\s+)?{_MONTH_ANY_RE}(?:,?\s+{_YEAR_RE})?\b",
-    "month_day": rf"\b{_MONTH_ANY_RE}\s+(?:the\s+)?{_DAY_RE}(?!\d|:|\s*(?:%|am\b|pm\b))(?:,?\s+{_YEAR_RE})?\b",
+    "month_day": (
+        rf"\b{_MONTH_ANY_RE}\s+(?:the\s+)?{_DAY_RE}(?!\d|:|\s*(?:%|am\b|pm\b))"
+        rf"(?:,?\s+{_YEAR_RE})?\b"
+    ),
     "month_year": rf"\b{_MONTH_ANY_RE}\s+(?:of\s+)?{_YEAR_RE}\b",
     "relative_month": rf"\b{_RELATIVE}\s+{_MONTH_RE}\b",
     "in_month": (
-        rf"\b(?:in|during|since|until|by|back\s+in)\s+(?:(?:early|mid|late|the\s+(?:beginning|start|"
-        rf"middle|end)\s+of)[\s-]+)?{_MONTH_RE}\b(?!\s*,?\s*(?:of\s+)?{_YEAR_RE}|\s+(?:the\s+)?\d)"
+        r"\b(?:in|during|since|until|by|back\s+in)\s+"
+        r"(?:(?:early|mid|late|the\s+(?:beginning|start|middle|end)\s+of)[\s-]+)?"
+        rf"{_MONTH_RE}\b(?!\s*,?\s*(?:of\s+)?{_YEAR_RE}|\s+(?:the\s+)?\d)"
     ),
     "year": rf"\b(?:in|since|during|back\s+in|from|until|by)\s+{_YEAR_RE}\b",
     "day_before_yesterday": r"\bthe\s+day\s+before\s+yesterday\b",
-    "day_word": (
-        rf"\b(?<!like\s)(?<!like\sjust\s)(?:(?:yesterday|tomorrow){_PART_RE}|last\s+night|tonight|earlier\s+today|today|"
-        r"this\s+(?:morning|afternoon|evening))\b"
+    "day_word": (  # not the idiom "feels like (just) yesterday"
+        rf"\b(?<!like\s)(?<!like\sjust\s)(?:(?:yesterday|tomorrow){_PART_RE}|last\s+night|"
+        r"tonight|earlier\s+today|today|this\s+(?:morning|afternoon|evening))\b"
     ),
     "relative_weekday": rf"\b{_RELATIVE}\s+{_WEEKDAY_ANY_RE}(?![a-z]){_PART_RE}",
-    "on_weekday": rf"\b(?:on\s+{_WEEKDAY_RE}(?!s){_PART_RE}\b|{_WEEKDAY_RE}\s+(?:morning|afternoon|evening|night)\b)",
+    "on_weekday": (
+        rf"\b(?:on\s+{_WEEKDAY_RE}(?!s){_PART_RE}\b|"
+        rf"{_WEEKDAY_RE}\s+(?:morning|afternoon|evening|night)\b)"
+    ),
     "weekend": rf"\b(?:{_RELATIVE}|over\s+the|during\s+the)\s+weekend\b(?!s)",
     "relative_unit": rf"\b{_RELATIVE}\s+(?:week|month|year)\b",
     "unit_before": rf"\bthe\s+(?:week|month|year)\s+before(?:\s+last\b|{_END})",
     "ago": rf"\b{_NUM_RE}\s+{_UNIT_RE}\s+ago\b",
-    "from_now": rf"\b(?:in\s+(?:about\s+|around\s+|another\s+)?{_NUM_RE}\s+{_UNIT_RE}\b(?!\s+ago)|{_NUM_RE}\s+{_UNIT_RE}\s+from\s+now\b)",
-    "rolling": rf"\b(?:(?:the\s+)?past\s+(?:{_NUM_RE}\s+)?{_UNIT_RE}|(?:the\s+)?last\s+{_NUM_RE}\s+{_UNIT_RE})\b",
-    "season": rf"\b(?:{_RELATIVE}|in\s+the|over\s+the|during\s+the)\s+(?:spring|summer|fall|autumn|winter)\b",
+    "from_now": (
+        rf"\b(?:in\s+(?:about\s+|around\s+|another\s+)?{_NUM_RE}\s+{_UNIT_RE}\b(?!\s+ago)|"
+        rf"{_NUM_RE}\s+{_UNIT_RE}\s+from\s+now\b)"
+    ),
+    "rolling": (
+        rf"\b(?:(?:the\s+)?past\s+(?:{_NUM_RE}\s+)?{_UNIT_RE}|"
+        rf"(?:the\s+)?last\s+{_NUM_RE}\s+{_UNIT_RE})\b"
+    ),
+    "season": (
+        rf"\b(?:{_RELATIVE}|in\s+the|over\s+the|during\s+the)\s+"
+        r"(?:spring|summer|fall|autumn|winter)\b"
+    ),
     "recent": r"\b(?:recently|lately|the\s+other\s+day)\b",
 }
 _EXPRESSIONS = re.compile("|".join(f"(?P<{name}>{body})" for name, body in _PATTERNS.items()), re.I)
@@ -219,9 +240,9 @@ def sentence_tense(sentence: str) -> str | None:
 
 def _sentence_around(text: str, start: int, end: int) -> str:
     """The sentence holding text[start:end], found cheaply by the nearest full stops."""
-    left = max((m.end() for m in _SENTENCE_END.finditer(text, 0, start)), default=0)
+    left = max(text.rfind(mark, 0, start) for mark in (". ", "! ", "? "))
     right_match = _SENTENCE_END.search(text, end)
-    return text[left:right_match.start() + 1 if right_match else len(text)]
+    return text[left + 1:right_match.start() + 1 if right_match else len(text)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,16 +266,14 @@ def _add_months(year: int, month: int, delta: int) -> tuple[int, int]:
     return index // 12, index % 12 + 1
 
 
-def _day(d: date, label: bool = True, vague: bool = False) -> _Period:
-    text = ("around " if vague else "") + _day_label(d)
-    return _Period(d, d + timedelta(days=1), text if label else None,
-                   _FEW_DAYS if vague else _DAY, d)
+def _day(d: date, label: bool = True) -> _Period:
+    return _Period(d, d + timedelta(days=1), _day_label(d) if label else None, _DAY, d)
 
 
-def _week(d: date, vague: bool = False) -> _Period:
+def _week(d: date) -> _Period:
     monday = _monday(d)
-    text = ("around the " if vague else "") + f"week of {_day_label(monday)}"
-    return _Period(monday, monday + timedelta(days=7), text, _WEEK, monday)
+    return _Period(monday, monday + timedelta(days=7), f"week of {_day_label(monday)}", _WEEK,
+                   monday)
 
 
 def _weekend(saturday: date) -> _Period:
@@ -262,17 +281,16 @@ def _weekend(saturday: date) -> _Period:
                    _WEEKEND, saturday)
 
 
-def _month(year: int, month: int, label: bool = True, vague: bool = False) -> _Period:
+def _month(year: int, month: int, label: bool = True) -> _Period:
     start = date(year, month, 1)
-    ny, nm = _add_months(year, month, 1)
-    text = ("around " if vague else "") + _month_label(year, month)
-    return _Period(start, date(ny, nm, 1), text if label else None, _MONTH, start)
+    next_year, next_month = _add_months(year, month, 1)
+    return _Period(start, date(next_year, next_month, 1),
+                   _month_label(year, month) if label else None, _MONTH, start)
 
 
-def _year(year: int, label: bool = True, vague: bool = False) -> _Period:
+def _year(year: int, label: bool = True) -> _Period:
     start = date(year, 1, 1)
-    text = ("around " if vague else "") + str(year)
-    return _Period(start, date(year + 1, 1, 1), text if label else None, _YEAR, start)
+    return _Period(start, date(year + 1, 1, 1), str(year) if label else None, _YEAR, start)
 
 
 def _season(name: str, year: int) -> _Period:
@@ -284,10 +302,10 @@ def _season(name: str, year: int) -> _Period:
     return _Period(start, date(ey, em, 1), label, _SEASON, start)
 
 
-def _choose(candidates: list[date], today: date, tense: str | None, *, inclusive: bool = True) -> date:
-    """Pick the past, future or nearest of the candidate dates relative to today."""
-    past = [d for d in candidates if d < today or (inclusive and d == today)]
-    future = [d for d in candidates if d > today or (inclusive and d == today)]
+def _choose(candidates: list[date], today: date, tense: str | None) -> date:
+    """Pick the past, future or nearest of the candidate dates; today counts as both."""
+    past = [d for d in candidates if d <= today]
+    future = [d for d in candidates if d >= today]
     if tense == "past" and past:
         return max(past)
     if tense == "future" and future:
@@ -424,7 +442,8 @@ def _meaning(kind: str, phrase: str, today: date, tense: str | None) -> _Period 
         weekday = _weekday_in(phrase)
         back = today - timedelta(days=(today.weekday() - weekday) % 7 or 7)
         ahead = today + timedelta(days=(weekday - today.weekday()) % 7 or 7)
-        return _day(_choose([back, ahead], today, tense, inclusive=False))
+        # Without a past-tense verb "on Friday" is nearly always a plan.
+        return _day(ahead if tense != "past" else back)
     if kind == "weekend":
         this_saturday = _monday(today) + timedelta(days=5)
         last_saturday = this_saturday - timedelta(days=7)
@@ -458,7 +477,8 @@ def _meaning(kind: str, phrase: str, today: date, tense: str | None) -> _Period 
         n, _ = _count(phrase)
         days = {"day": 1, "week": 7, "month": 30, "year": 365}[unit] * n
         start = today - timedelta(days=days)
-        return _Period(start, today + timedelta(days=1), f"since {_day_label(start)}", _RECENT, today)
+        return _Period(start, today + timedelta(days=1), f"since {_day_label(start)}", _RECENT,
+                       today)
     if kind == "season":
         name = words[-1]
         occurrences = [_season(name, today.year + k) for k in (-2, -1, 0, 1)]
@@ -576,7 +596,7 @@ def resolve_relative_dates(text: str, said_at: datetime) -> tuple[str, datetime 
     return "".join(pieces), _as_datetime(best.period.anchor, said_at)
 
 
-_RECENT_QUESTION = re.compile(r"\b(?:recently|lately|these\s+days|of\s+late)\b", re.I)
+_LATELY = re.compile(r"\b(?:these\s+days|of\s+late)\b", re.I)
 _SINCE_BEFORE = re.compile(r"\bsince\s+$", re.I)
 
 
@@ -589,16 +609,13 @@ def parse_time_filter(question: str, now: datetime) -> tuple[datetime, datetime]
     """
     for mention in _mentions(question, now):
         period = mention.period
-        if period.precision == _RECENT and period.anchor == now.date() and period.label and (
-                period.label.startswith("shortly")):
-            break  # "recently": the rolling window below
         start = _as_datetime(period.start, now)
         phrase = question[mention.start:mention.end].lower()
-        if phrase.startswith("since") or _SINCE_BEFORE.search(question, 0, mention.start):
-            return start, now
-        if period.precision == _RECENT:
+        rolling = period.precision == _RECENT  # "recently", "the past two weeks"
+        if rolling or phrase.startswith("since") or _SINCE_BEFORE.search(question, 0,
+                                                                         mention.start):
             return start, now
         return start, _as_datetime(period.end, now)
-    if _RECENT_QUESTION.search(question):
-        return now - timedelta(days=30), now
+    if _LATELY.search(question):
+        return _as_datetime(now.date() - timedelta(days=30), now), now
     return None

@@ -69,26 +69,28 @@ see seeing saw talk talking chat chatting chatted hear hearing heard know knew t
 agree sounds sound look looks looking looked seems seem mean means meant get getting got go
 going take check catch keep let lets wait can hope hoping wish miss worry same too either
 happen happened happening doing done asking
+support encouragement words kindness help
 thing things stuff way time day everything something anything nothing all everyone someone
 one ones what how why when where who which whom whose now today tonight again always ever
 long while soon yet already new man dude buddy mate girl guys bro
 """.split())
 
 _TOKEN = re.compile(r"[a-z0-9]+")
+_WORD = re.compile(r"[A-Za-z0-9]+")
 # Sentence openers that are never names, so "said: it was …" may start in lower case.
 _LOWER_OK = frozenset("""
 please remember always never don't dont hopefully unfortunately luckily actually honestly
 basically finally seriously sometimes usually maybe perhaps anyway besides plus also since
 because after before during while although though once every each some any most both
+answer respond reply write talk speak use keep suggest check call tell let make give try
 """.split())
 # Questions that ask nothing ("How have you been?"): replies to them need no context.
 _SOCIAL_QUESTION = re.compile(
-    r"^(?:so\s+|and\s+)?(?:how(?:'s|\s+is|\s+are|\s+have|\s+was|\s+were|\s+has)?\s+(?:you|u|it|"
-    r"things|everything|life|your\s+day|your\s+week|been|it\s+going|things\s+going)|"
-    r"what'?s\s+(?:up|new|going\s+on|happening)|anything\s+new|how\s+about\s+you|"
+    r"^(?:so\s+|and\s+)?(?:how(?:'s|'re|'ve|\s+is|\s+are|\s+have|\s+was|\s+were|\s+has|"
+    r"\s+do)?\s+(?:you|ya|u|it|things|everything|life|your\s+day|your\s+week|been|it\s+going|"
+    r"things\s+going)|what'?s\s+(?:up|new|going\s+on|happening)|anything\s+new|how\s+about\s+you|"
     r"what\s+about\s+you|and\s+you|you\b\W*$|right\b\W*$|really\b\W*$)",
     re.I)
-_CAPITALISED = re.compile(r"\b[A-Z][a-z]+\b")
 
 _INTERJECTION = (
     r"(?:hey|hi|hello|hiya|heya|yo|wow|woah|whoa|oh|ooh|ah|aw+|haha\w*|hehe\w*|lol|omg|yay|"
@@ -136,20 +138,19 @@ _FIRST_ANY = re.compile(r"\b(?:I|i(?=['\s])|me|my|mine|myself|we|us|our|ours|our
 _UNSAFE_FOR_THIRD_PERSON = re.compile(
     r"\b(?:we|us|our|ours|ourselves|myself|let's|lets|call\s+me|tell\s+me|let\s+me)\b|"
     r"[\"\u201c\u201d]", re.I)
-_YOU = re.compile(r"\b(?:you|your|yours|yourself|u|ya)\b", re.I)
 
 # A subject left out: "Gonna continue my edu", "Lost my job yesterday", "Still working on it".
 _SUBJECTLESS = re.compile(
     r"^(?:(?P<gonna>(?:gonna|going\s+to|about\s+to)(?!\s+be\b))|(?P<been>been|gotta)|"
-    r"(?P<ing>(?:still|currently|just|really)\s+[a-z]+ing|(?:working|trying|planning|hoping|thinking|"
-    r"looking|staying|getting|learning|training|studying|volunteering|saving|considering|focusing|"
-    r"preparing)(?=\s+(?:to|on|for|of|about|into|forward|up|out|with|at|through|hard|positive|"
-    r"busy|in)\b))\b(?!')|"
-    r"(?P<past>(?:just\s+|finally\s+|recently\s+|also\s+)?(?:had|got|went|lost|started|finished|joined|"
-    r"tried|made|took|did|visited|bought|moved|saw|met|ran|wanted|needed|learned|learnt|"
-    r"decided|signed|booked|found|adopted|spent|quit|retook|passed|failed|won|gave|baked|cooked|"
-    r"painted|wrote|picked|launched|opened|received|helped|organized|organised|attended|"
-    r"completed|graduated|hit|ended|used|have|need|want|love|loved|miss|missed|wish|hope|can't\s+wait)\b))",
+    r"(?P<ing>(?:still|currently|just|really)\s+[a-z]+ing|(?:working|trying|planning|hoping|"
+    r"thinking|looking|staying|getting|learning|training|studying|volunteering|saving|considering|"
+    r"focusing|preparing)(?=\s+(?:to|on|for|of|about|into|forward|up|out|with|at|through|hard|"
+    r"positive|busy|in)\b))\b(?!')|(?P<past>(?:just\s+|finally\s+|recently\s+|also\s+)?(?:had|got|"
+    r"went|lost|started|finished|joined|tried|made|took|did|visited|bought|moved|saw|met|ran|"
+    r"wanted|needed|learned|learnt|decided|signed|booked|found|adopted|spent|quit|retook|passed|"
+    r"failed|won|gave|baked|cooked|painted|wrote|picked|launched|opened|received|helped|organized|"
+    r"organised|attended|completed|graduated|hit|ended|used|have|need|want|love|loved|miss|missed|"
+    r"wish|hope|can't\s+wait)\b))",
     re.I,
 )
 
@@ -181,13 +182,21 @@ stuck struck swore swept swung tore wept broke forgave froze drew drank dug deal
 """.split())
 # "My husband and I go": a compound subject keeps the plural verb.
 _COMPOUND_BEFORE = re.compile(
-    r"(?:\b(?:my|his|her|their|your|our|the)\s+[\w-]+|\b[A-Z][a-z]+|\b(?:he|she|they|you))\s+"
-    r"(?:and|or)\s+$")
+    r"(?:\b(?i:my|his|her|their|your|our|the)\s+[\w-]+|\b[A-Z][a-z]+|\b(?:he|she|they|"
+    r"you))\s+(?:and|or)\s+$")
 _I_FORMS = re.compile(r"\b[Ii](?:['\u2019](m|ve|ll|d))?\b(?!\.)")
 _ME = re.compile(r"\b(?:me|Me)\b(?!-)")
 _MY = re.compile(r"\b(?:my|My|mine|Mine)\b")
 _NEXT_WORD = re.compile(r"\s+([A-Za-z']+)")
 _VOWEL_Y = re.compile(r"[aeiou]y$")
+# Words that can follow "I" without being its verb ("you and I too", "than I alone").
+_NOT_VERBS = frozenset(
+    "and or but nor too as if so then than that who which alone myself personally in at on of to "
+    "for with".split())
+# Present-tense verbs that merely end in "-ed": "I need" becomes "Ann needs".
+_PRESENT_IN_ED = frozenset(
+    "need feed bleed breed speed proceed succeed exceed heed embed shed shred wed seed weed"
+    .split())
 _HAD_AFTER_I_D = frozenset({"been", "had", "gone", "done", "seen", "never", "already", "ever"})
 
 
@@ -197,7 +206,9 @@ def _third_person_verb(verb: str) -> str:
                "go": "goes", "be": "is", "'m": "is"}
     if low in special:
         return special[low]
-    if low in _UNCHANGED_AFTER_I or low.endswith("ed") or not low.isalpha():
+    past = low.endswith("ed") and low not in _PRESENT_IN_ED
+    if (low in _UNCHANGED_AFTER_I or low in _NOT_VERBS or past or low.endswith(("ing", "ly"))
+            or not low.isalpha()):
         return verb
     if low.endswith(("s", "sh", "ch", "x", "z", "o")):
         return verb + "es"
@@ -214,7 +225,8 @@ def _rewrite_i(sentence: str, name: str) -> str:
         out.append(sentence[position:match.start()])
         position = match.end()
         contraction = match.group(1)
-        compound = _COMPOUND_BEFORE.search(sentence, max(0, match.start() - 40), match.start()) is not None
+        compound = _COMPOUND_BEFORE.search(
+            sentence, max(0, match.start() - 40), match.start()) is not None
         if contraction == "m":
             out.append(f"{name} is" if not compound else f"{name} are")
             continue
@@ -227,7 +239,8 @@ def _rewrite_i(sentence: str, name: str) -> str:
         if contraction == "d":
             following = _NEXT_WORD.match(sentence, match.end())
             word = following.group(1).lower() if following else ""
-            out.append(f"{name} had" if word in _HAD_AFTER_I_D or word.endswith("ed") else f"{name} would")
+            had = word in _HAD_AFTER_I_D or word.endswith("ed")  # "I'd been", "I'd finished"
+            out.append(f"{name} had" if had else f"{name} would")
             continue
         out.append(name)
         if compound:
@@ -272,31 +285,34 @@ _PLACE = r"([A-Za-z][^.,;:!?()]{0,60})"
 
 _FACT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("name", re.compile(
-        rf"\b(?:my\s+name\s+is|my\s+name's|call\s+me|i\s+go\s+by|people\s+call\s+me|i'm\s+called)\s+"
-        rf"{_NAME_VALUE}", re.I)),
+        rf"\b(?:my\s+name\s+is|my\s+name's|call\s+me|i\s+go\s+by|people\s+call\s+me|"
+        rf"i'm\s+called)\s+{_NAME_VALUE}", re.I)),
     ("age", re.compile(
-        r"\bI(?:'m|\s+am)\s+(?:now\s+|already\s+|almost\s+|nearly\s+)?(\d{1,3})(?:\s*(?:years?|yrs?)"
-        r"(?:\s+old)?|\s*y/?o)?(?=\s*(?:[.,!?;]|$|and\b|now\b|this\b|today\b|years\b))", re.I)),
+        r"\bI(?:'m|\s+am)\s+(?:now\s+|already\s+|almost\s+|"
+        r"nearly\s+)?(\d{1,3})(?:\s*(?:years?|yrs?)(?:\s+old)?|\s*y/?o)?(?=\s*(?:[.,!?;]|"
+        r"$|and\b|now\b|this\b|today\b|years\b))", re.I)),
     ("age", re.compile(r"\bI\s+(?:just\s+)?turned\s+(\d{1,3})\b", re.I)),
     ("lives_in", re.compile(
-        rf"\b(?:I|we)(?:'ve|\s+have|'m|\s+am|'re|\s+are)?\s+(?:just\s+|recently\s+|finally\s+|now\s+|"
-        rf"currently\s+|still\s+|officially\s+)*(?:live|living|moved|relocated|reside|based|settled)"
-        rf"\s+(?:in|to|into)\s+{_PLACE}", re.I)),
+        rf"\b(?:I|we)(?:'ve|\s+have|'m|\s+am|'re|\s+are)?\s+(?:just\s+|recently\s+|"
+        rf"finally\s+|now\s+|currently\s+|still\s+|officially\s+)*(?:live|living|moved|"
+        rf"relocated|reside|based|settled)\s+(?:in|to|into)\s+{_PLACE}", re.I)),
     ("hometown", re.compile(
         rf"\bI(?:'m|\s+am)\s+(?:originally\s+)?from\s+{_PLACE}|\bI\s+grew\s+up\s+in\s+{_PLACE}|"
         rf"\bI\s+was\s+born\s+and\s+raised\s+in\s+{_PLACE}", re.I)),
     ("works_as", re.compile(
-        rf"\bI(?:'m|\s+am)?\s+(?:now\s+|currently\s+|still\s+)*(?:work(?:ing)?|employed|hired)\s+as\s+"
-        rf"(?:an?\s+)?{_PLACE}|\bI\s+(?:just\s+|recently\s+|finally\s+)?(?:became|got\s+a\s+job\s+as|"
-        rf"got\s+hired\s+as|started\s+(?:working\s+)?as)\s+(?:an?\s+)?{_PLACE}|\bmy\s+job\s+is\s+"
-        rf"(?:being\s+)?(?:an?\s+)?{_PLACE}", re.I)),
+        rf"\bI(?:'m|\s+am)?\s+(?:now\s+|currently\s+|still\s+)*(?:work(?:ing)?|employed|"
+        rf"hired)\s+as\s+(?:an?\s+)?{_PLACE}|\bI\s+(?:just\s+|recently\s+|"
+        rf"finally\s+)?(?:became|got\s+a\s+job\s+as|got\s+hired\s+as|"
+        rf"started\s+(?:working\s+)?as)\s+(?:an?\s+)?{_PLACE}|"
+        rf"\bmy\s+job\s+is\s+(?:being\s+)?(?:an?\s+)?{_PLACE}", re.I)),
     ("works_at", re.compile(
-        rf"\bI\s+(?:now\s+|currently\s+|still\s+)?(?:work|'m\s+working|am\s+working)\s+(?:at|for)\s+"
-        rf"{_PLACE}", re.I)),
+        rf"\bI\s+(?:now\s+|currently\s+|still\s+)?(?:work|'m\s+working|"
+        rf"am\s+working)\s+(?:at|for)\s+{_PLACE}", re.I)),
     ("relationship_status", re.compile(
         r"\bI(?:'m|\s+am)\s+(?:now\s+|happily\s+|newly\s+|officially\s+|still\s+)?(married|single|"
         r"engaged|divorced|widowed|separated|in\s+a\s+relationship)\b|\b(?:I|we)(?:'ve|\s+have)?\s+"
-        r"(?:just\s+|recently\s+|finally\s+|officially\s+)?got\s+(married|engaged|divorced)\b", re.I)),
+        r"(?:just\s+|recently\s+|finally\s+|officially\s+)?got\s+(married|engaged|divorced)\b",
+        re.I)),
     ("birthday", re.compile(
         rf"\bmy\s+birthday\s+is\s+(?:on\s+)?{_PLACE}|\bI\s+was\s+born\s+on\s+{_PLACE}", re.I)),
 ]
@@ -312,7 +328,7 @@ _FACT_HINTS: dict[str, tuple[str, ...] | None] = {
                             "relationship"),
     "birthday": ("birthday", "born on"),
 }
-_PERSON_HINTS = ("wife", "husband", "boyfriend", "girlfriend", "fianc", "spouse")
+_PERSON_HINTS = ("wife", "husband", "partner", "boyfriend", "girlfriend", "fianc", "spouse")
 _PROFESSIONS = (
     r"teacher|nurse|doctor|engineer|developer|programmer|lawyer|chef|cook|artist|designer|student|"
     r"accountant|architect|banker|firefighter|police\s+officer|cop|pilot|dentist|pharmacist|"
@@ -322,14 +338,17 @@ _PROFESSIONS = (
     r"cashier|waiter|waitress|barista|bartender|librarian|paramedic|vet|veterinarian|"
     r"data\s+scientist|software\s+engineer|web\s+developer|graphic\s+designer|secretary|"
     r"receptionist|translator|coach|personal\s+trainer|trainer|psychologist|surgeon|midwife|"
-    r"caregiver|realtor|real\s+estate\s+agent|analyst|intern|tutor|stay-at-home\s+(?:mom|dad|parent)"
+    r"caregiver|realtor|real\s+estate\s+agent|analyst|intern|tutor|"
+    r"stay-at-home\s+(?:mom|dad|parent)"
 )
 _PROFESSION = re.compile(
-    rf"\bI(?:'m|\s+am)\s+(?:now\s+|currently\s+|still\s+)?an?\s+((?:[a-z-]+\s+)?(?:{_PROFESSIONS}))\b",
+    rf"\bI(?:'m|\s+am)\s+(?:now\s+|currently\s+|"
+    rf"still\s+)?an?\s+((?:[a-z-]+\s+)?(?:{_PROFESSIONS}))\b",
     re.I)
 _FAVOURITE = re.compile(
-    r"\bmy\s+(?:all-time\s+|absolute\s+|very\s+)?(?:favou?rite|fave|fav)\s+([a-z]+(?:\s+[a-z]+)?)\s+"
-    r"(?:is|are|has\s+to\s+be|would\s+be|was)\s+([^.,;!?()]{1,60})", re.I)
+    r"\bmy\s+(?:all-time\s+|absolute\s+|very\s+)?(?:favou?rite|fave|"
+    r"fav)\s+([a-z]+(?:\s+[a-z]+)?)\s+(?:is|are|has\s+to\s+be|would\s+be|"
+    r"was)\s+([^.,;!?()]{1,60})", re.I)
 _FAVOURITE_REVERSED = re.compile(
     r"(?:^|[,;:!\-]\s*|\bthink\s+|\bthat\s+|\bsay\s+)([^,;:!?.()]{1,40}?)\s+(?:is|are)\s+"
     r"(?:definitely\s+|probably\s+|totally\s+|still\s+|always\s+)?my\s+(?:all-time\s+|absolute\s+)?"
@@ -339,26 +358,30 @@ _PET_WORDS = (r"dog|cat|puppy|pup|kitten|kitty|horse|rabbit|bunny|hamster|parrot
 _PET_CANONICAL = {"puppy": "dog", "pup": "dog", "kitten": "cat", "kitty": "cat", "bunny": "rabbit",
                   "pony": "horse"}
 _PET_NAMED = re.compile(
-    rf"\b(?i:my|our|a|an|the|new)\s+(?:\w+\s+)?({_PET_WORDS})(?:'s\s+name(?:'s|\s+is)|\s+(?:is\s+)?(?:named|"
-    rf"called)|,)?\s+([A-Z][a-z]+)\b")
+    rf"\b(?i:my|our|a|an|the|new)\s+(?:\w+\s+)?({_PET_WORDS})(?:'s\s+name(?:'s|\s+is)|"
+    rf"\s+(?:is\s+)?(?:named|called)|,)?\s+([A-Z][a-z]+)\b")
 _PET_MENTION = re.compile(rf"\b({_PET_WORDS})\b", re.I)
 _PRONOUN_NAMED = re.compile(r"\b(?:her|his|its|their)\s+name(?:'s|\s+is)\s+([A-Z][a-z]+)\b", re.I)
 _PARTNER = re.compile(
-    r"\bmy\s+(wife|husband|partner|boyfriend|girlfriend|fianc[eé]e?|spouse)(?:'s\s+name\s+is|,)?\s+"
-    r"([A-Z][a-z]+)\b")
+    r"\b(?i:my)\s+(wife|husband|partner|boyfriend|girlfriend|fianc[eé]e?|spouse)(?:'s\s+name\s+is|"
+    r",)?\s+([A-Z][a-z]+)\b")
 _NOT_A_NAME = frozenset({"I", "And", "But", "So", "The", "He", "She", "They", "It", "We", "Is",
                          "Was", "Has", "Had", "Who", "Just"})
 _UNITS = {"color": "colour", "colors": "colour", "flavor": "flavour", "flavors": "flavour"}
 
+# Standing instructions to the assistant: "Always answer in French", "Don't use emojis".
 _INSTRUCTION = re.compile(
-    r"^(?:please\s+)?(?:(?:always|never|don't|do\s+not|from\s+now\s+on,?|in\s+future,?|going\s+"
-    r"forward,?)\s+)*(?:answer|respond|reply|write|talk|speak|address\s+me|remind\s+me|format|"
-    r"use\s+(?:metric|imperial|celsius|fahrenheit|bullet|british|american|plain|simple|short)|"
-    r"be\s+(?:more\s+)?(?:brief|concise|formal|casual|detailed|direct)|keep\s+(?:it|your\s+"
-    r"(?:answers|responses|replies))\s+(?:short|brief)|mention|suggest|recommend)\b"
-    r"|^(?:please\s+)?(?:I\s+(?:want|need|would\s+like)\s+you\s+to|I'd\s+like\s+you\s+to)\b",
+    r"^(?:please\s+)?(?:always|never|from\s+now\s+on,?|in\s+future,?|going\s+forward,?|"
+    r"(?:don't|do\s+not)(?!\s+(?:forget|worry|give\s+up|hesitate|stress|be\s+(?:sorry|shy))\b))"
+    r"\s+\w+|^(?:please\s+)?(?:(?:answer|respond|reply|write|talk|speak)\s+(?:to\s+me\s+)?"
+    r"(?:in|with|using|like|more|less|briefly|concisely|formally|casually)\b|address\s+me|"
+    r"remind\s+me|use\s+(?:metric|imperial|celsius|fahrenheit|bullet|british|american|plain|"
+    r"simple|short)|be\s+(?:more\s+)?(?:brief|concise|formal|casual|detailed|direct)\b|"
+    r"keep\s+(?:it|your\s+(?:answers|responses|replies))\s+(?:short|brief))"
+    r"|^(?:please\s+)?I(?:\s+(?:want|need|would\s+like)|'d\s+like)\s+you\s+to\b",
     re.I)
-_REMEMBER = re.compile(r"^(?:please\s+)?(?:remember|note|keep\s+in\s+mind)\s+(?:that\s+)?(?=\S)", re.I)
+_REMEMBER = re.compile(
+    r"^(?:please\s+)?(?:remember|note|keep\s+in\s+mind)\s+(?:that\s+)?(?=\S)", re.I)
 
 _IDENTITY = re.compile(
     r"\bI(?:'m|\s+am)\s+(?:a\s+|an\s+)?(?:proud\s+|openly\s+|practicing\s+)?(?:trans(?:gender)?|"
@@ -371,17 +394,17 @@ _IDENTITY = re.compile(
     re.I)
 _SPEAKER_SUBJECT = r"\b(?:I|we)"
 _BE = r"(?:'m|'re|\s+am|\s+are)"
-_ADVERB = r"(?:\s+(?:really|truly|absolutely|just|also|totally|kinda|actually|still|especially|so|"
-_ADVERB += r"definitely|currently|now|finally|always))"
+_ADVERB = (r"(?:\s+(?:really|truly|absolutely|just|also|totally|kinda|actually|still|especially|"
+           r"so|definitely|currently|now|finally|always))")
 _PLAN = re.compile(
     rf"{_SPEAKER_SUBJECT}(?:'ll|'d\s+like\s+to|\s+will|{_BE}?{_ADVERB}*\s+(?:gonna|going\s+to|"
     r"planning|plan|intend|hoping\s+to|hope\s+to|want\s+to|wanna|would\s+like\s+to|about\s+to|"
     r"thinking\s+(?:of|about)|considering|looking\s+forward\s+to|can't\s+wait\s+to|aim\s+to|"
-    r"aiming\s+to|decided\s+to|have\s+decided\s+to|preparing\s+(?:for|to)|getting\s+ready\s+"
-    r"(?:for|to)|scheduled|booked|signing\s+up|saving\s+(?:up\s+)?for))\b"
-    r"|\b(?:next\s+(?:week|month|year|weekend|monday|tuesday|wednesday|thursday|friday|saturday|"
-    r"sunday|summer|spring|fall|autumn|winter)|tomorrow|upcoming|later\s+this\s+(?:week|month|year)|"
-    r"this\s+coming)\b",
+    r"aiming\s+to|decided\s+to|have\s+decided\s+to|preparing\s+(?:for|to)|"
+    r"getting\s+ready\s+(?:for|to)|scheduled|booked|signing\s+up|saving\s+(?:up\s+)?for))\b|"
+    r"\b(?:next\s+(?:week|month|year|weekend|monday|tuesday|wednesday|thursday|friday|saturday|"
+    r"sunday|summer|spring|fall|autumn|winter)|tomorrow|upcoming|later\s+this\s+(?:week|month|"
+    r"year)|this\s+coming)\b",
     re.I)
 _PREFERENCE = re.compile(
     rf"{_SPEAKER_SUBJECT}(?:'d|\s+would)?{_ADVERB}*\s+(?:love|like|enjoy|prefer|hate|dislike|adore|"
@@ -392,19 +415,21 @@ _PREFERENCE = re.compile(
     r"favou?rite|fave|go-to|jam|thing)\b|\bspeaks\s+to\s+me\b|\bmy\s+(?:passion|hobby|hobbies)\b",
     re.I)
 _RELATIONSHIP = re.compile(
-    r"\b(?:my|our)\s+(?:\w+\s+)?(?:wife|husband|partner|boyfriend|girlfriend|fianc[eé]e?|spouse|ex|"
-    r"sister|brother|sibling|siblings|mom|mum|mother|dad|father|parents?|son|sons|daughter|daughters|"
-    r"kids?|children|child|baby|babies|grand(?:ma|pa|mother|father|parents?|kids?|children|son|"
-    r"daughter)|granny|aunt|auntie|uncle|cousin|cousins|niece|nephew|in-laws?|friends?|bff|"
-    r"colleagues?|coworkers?|co-workers?|workmates?|boss|manager|neighbou?rs?|roommates?|family|fam|"
-    r"mentor|teammates?|classmates?|{pets})\b|\b(?:married|engaged|divorced|dating|broke\s+up|"
-    r"pregnant|adopt(?:ed|ing)?)\b".replace("{pets}", _PET_WORDS),
+    r"\b(?:my|our)\s+(?:\w+\s+)?(?:wife|husband|partner|boyfriend|girlfriend|fianc[eé]e?|"
+    r"spouse|ex|sister|brother|sibling|siblings|mom|mum|mother|dad|father|parents?|sons?|"
+    r"daughters?|kids?|children|child|baby|babies|grand(?:ma|pa|mother|father|parents?|kids?|"
+    r"children|son|daughter)|granny|aunt|auntie|uncle|cousin|cousins|niece|nephew|in-laws?|"
+    r"friends?|bff|colleagues?|coworkers?|co-workers?|workmates?|boss|manager|neighbou?rs?|"
+    r"roommates?|family|fam|mentor|teammates?|classmates?|{pets})\b|"
+    r"\b(?:married|engaged|divorced|dating|broke\s+up|pregnant|adopt(?:ed|ing)?)\b"
+    .replace("{pets}", _PET_WORDS),
     re.I)
 _LIFE_EVENT = re.compile(
     r"\b(?:married|marry|wedding|divorc\w*|engaged|pregnant|born|baby|died|passed\s+away|funeral|"
-    r"graduat\w*|new\s+job|lost\s+(?:my|his|her|their)\s+job|(?:got|was|been)\s+fired|laid\s+off|promot\w*|retir\w*|"
-    r"moved|moving|relocat\w*|adopt\w*|diagnos\w*|surgery|hospital|accident|cancer|anniversary|"
-    r"birthday|broke\s+up|quit|accepted|started\s+(?:my|a|her|his)\s+own|opened|launched)\b",
+    r"graduat\w*|new\s+job|lost\s+(?:my|his|her|their)\s+job|(?:got|was|been)\s+fired|laid\s+off|"
+    r"promot\w*|retir\w*|moved|moving|relocat\w*|adopt\w*|diagnos\w*|surgery|hospital|accident|"
+    r"cancer|anniversary|birthday|broke\s+up|quit|accepted|started\s+(?:my|a|her|his)\s+own|"
+    r"opened|launched)\b",
     re.I)
 
 _BASE_IMPORTANCE = {"instruction": 0.9, "profile": 0.8, "relationship": 0.7, "plan": 0.65,
@@ -460,11 +485,15 @@ def _content_words(core: str, names: tuple[str, ...]) -> list[str]:
     trailing = _TRAILING_NAME.search(core)
     if trailing:  # ", Mel!" at the end: a vocative even when the name is unknown
         core = core[:trailing.start()]
+    leading = _LEADING_NAME.match(core)
+    if leading:  # "Mel, that's great!"
+        core = core[leading.end():]
     words = []
-    for token in _TOKEN.findall(core.lower()):
-        if token in _SOCIAL_WORDS or _is_name(token, names):
+    for word in _WORD.findall(core):
+        token = word.lower()
+        if token in _SOCIAL_WORDS or (len(token) < 2 and not token.isdigit()):
             continue
-        if len(token) < 2 and not token.isdigit():
+        if word[0].isupper() and _is_name(word, names):  # "Mel", not "car" for Caroline
             continue
         words.append(token)
     return words
@@ -592,14 +621,15 @@ def _keyed_fact(core: str, pet_context: str | None) -> tuple[str, str, str] | No
     profession = _PROFESSION.search(core) if ("'m a" in low or "am a" in low) else None
     if profession:
         return "profile", "works_as", profession.group(1).strip()
-    if "fav" not in low and "partner" not in low and not any(
-            h in low for h in _PERSON_HINTS) and pet_context is None and not _PET_MENTION.search(low):
+    if "fav" not in low and not any(h in low for h in _PERSON_HINTS) and (
+            pet_context is None and not _PET_MENTION.search(low)):
         return None
     favourite = _FAVOURITE.search(core)
     if favourite:
         value = _clean_value(favourite.group(2), _FAVOURITE_VALUE_END)
         if value:
-            return "preference", f"favourite:{_singular(favourite.group(1).split()[-1].lower())}", value
+            thing = _singular(favourite.group(1).split()[-1].lower())
+            return "preference", f"favourite:{thing}", value
     favourite = _FAVOURITE_REVERSED.search(core)
     if favourite:
         value = _clean_value(favourite.group(1).split(" think ")[-1])
@@ -726,13 +756,23 @@ def _merge_small(units: list[_Unit], speaker: str) -> list[_Unit]:
             merged[-1] = _merge(merged[-1], unit, speaker)
         else:
             merged.append(unit)
-    while len(merged) > MAX_CANDIDATES:
-        pairs = [i for i in range(len(merged) - 1)
-                 if not (merged[i].subject and merged[i + 1].subject)]
-        i = min(pairs or range(len(merged) - 1),
-                key=lambda k: merged[k].words + merged[k + 1].words)
-        merged[i:i + 2] = [_merge(merged[i], merged[i + 1], speaker)]
-    return merged
+    if len(merged) <= MAX_CANDIDATES:
+        return merged
+    # Too many: cut the message into MAX_CANDIDATES runs of neighbouring sentences of about
+    # equal length. Every word stays; only the later keys in a run are lost as keys.
+    target = sum(unit.words for unit in merged) / MAX_CANDIDATES
+    runs: list[_Unit] = []
+    current: _Unit | None = None
+    for index, unit in enumerate(merged):
+        left_after = len(merged) - index - 1
+        current = unit if current is None else _merge(current, unit, speaker)
+        if (current.words >= target or left_after <= MAX_CANDIDATES - len(runs) - 1) and (
+                len(runs) < MAX_CANDIDATES - 1):
+            runs.append(current)
+            current = None
+    if current is not None:
+        runs.append(current)
+    return runs
 
 
 def extract(text: str, *, speaker: str, said_at: datetime, previous: str | None = None,
@@ -749,7 +789,7 @@ def extract(text: str, *, speaker: str, said_at: datetime, previous: str | None 
     question = _last_question(previous, names)
     units: list[_Unit] = []
     pet_context: str | None = None
-    answered = question is None
+    answered = question is None  # until the first statement, a reply answers the question
     for sentence in sentences:
         core = _strip_social(sentence, names)
         role = _sentence_role(core, names)
@@ -757,7 +797,7 @@ def extract(text: str, *, speaker: str, said_at: datetime, previous: str | None 
         if pet:
             animal = pet.group(1).lower()
             pet_context = _PET_CANONICAL.get(animal, animal)
-        if not answered and (role == "statement" or (
+        if question is not None and not answered and (role == "statement" or (
                 role is None and _ANSWER_PARTICLE.match(_answer_text(sentence, names)))):
             answered = True
             units.append(_answer_unit(sentence, question, speaker=speaker, names=names,
@@ -798,7 +838,7 @@ def _answer_text(sentence: str, names: tuple[str, ...]) -> str:
     return text.strip()
 
 
-def _answer_unit(sentence: str, question: str | None, *, speaker: str, names: tuple[str, ...],
+def _answer_unit(sentence: str, question: str, *, speaker: str, names: tuple[str, ...],
                  pet_context: str | None) -> _Unit:
     """A reply to the other party's question; quoted with it unless it stands on its own."""
     answer = _answer_text(sentence, names) or sentence

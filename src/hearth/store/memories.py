@@ -214,10 +214,13 @@ def delete_memory(db: Database, owner: Owner, memory_id: int) -> None:
 
 
 def delete_all(db: Database, owner: Owner) -> int:
-    """Forget everything about one user; returns how many memories went."""
+    """Forget everything about one user, queued work included; returns how many memories went.
+    """
     with db.session() as session:
         ids = list(session.scalars(_owned(select(Memory.id), owner)))
         _delete(session, ids)
+        session.execute(delete(MemoryJob).where(MemoryJob.org_id == owner.org_id,
+                                                MemoryJob.user_id == owner.user_id))
         return len(ids)
 
 
@@ -368,17 +371,18 @@ def pending_jobs(db: Database, *, limit: int = 16, max_attempts: int = 3) -> lis
 
 
 def finish_job(db: Database, job_id: int, *, error: str | None = None) -> None:
-    """Mark a job done, or count a failed attempt (it is retried until max_attempts)."""
+    """Remove a done job (its payload holds the user's words, which the messages table and
+    the memories already keep), or count a failed attempt (retried until max_attempts)."""
     with db.session() as session:
         job = session.get(MemoryJob, job_id)
         if job is None:
             return
-        job.updated_at = utcnow()
         if error is None:
-            job.status = "done"
-        else:
-            job.attempts += 1
-            job.error = error[:2000]
+            session.delete(job)
+            return
+        job.updated_at = utcnow()
+        job.attempts += 1
+        job.error = error[:2000]
 
 
 def count_pending_jobs(db: Database) -> int:

@@ -113,7 +113,7 @@ class ChatCompletionRequest(BaseModel):
     response_format: ResponseFormat | None = None
     tools: list[ToolDef] | None = Field(default=None, max_length=128)
     tool_choice: Literal["none", "auto", "required"] | dict[str, Any] | None = None
-    user: str | None = Field(default=None, max_length=256)
+    user: str | None = Field(default=None, max_length=64)
     metadata: dict[str, str] | None = None
 
     @field_validator("stop")

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from hearth.memory.recall import RecalledMemory
 from hearth.store.memories import KINDS, MemoryRecord, SourceRef
 from hearth.store.memory_export import PortableMemory
 
@@ -83,6 +84,10 @@ class MemoryList(BaseModel):
 
 class ScoredMemory(MemoryObject):
     score: float  # higher is a better match; comparable within one search only
+
+    @classmethod
+    def from_hit(cls, hit: RecalledMemory) -> ScoredMemory:
+        return cls(**MemoryObject.from_record(hit.memory).model_dump(), score=hit.score)
 
 
 class SearchResults(BaseModel):

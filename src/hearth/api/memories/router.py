@@ -89,10 +89,7 @@ async def search_memories(
 ) -> SearchResults:
     """The same hybrid recall the assistant uses before it answers."""
     hits = await run_in_threadpool(service.recall, owner, q, limit=limit)
-    return SearchResults(data=[
-        ScoredMemory(**MemoryObject.from_record(hit.memory).model_dump(), score=hit.score)
-        for hit in hits
-    ])
+    return SearchResults(data=[ScoredMemory.from_hit(hit) for hit in hits])
 
 
 @router.get("/v1/memories/export", response_model=MemoryExport)
