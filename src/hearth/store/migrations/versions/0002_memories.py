@@ -77,7 +77,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_memory_jobs_status_id", "memory_jobs", ["status", "id"])
     if op.get_bind().dialect.name == "sqlite":
-        op.execute("CREATE VIRTUAL TABLE memories_fts USING fts5(text, tokenize='porter unicode61')")
+        # ``owner`` holds one token per owner, so a MATCH on it narrows the search inside the
+        # index; it carries no weight in the ranking.
+        op.execute("CREATE VIRTUAL TABLE memories_fts USING fts5(text, owner, "
+                   "tokenize='porter unicode61')")
+        op.execute("INSERT INTO memories_fts(memories_fts, rank) VALUES ('rank', 'bm25(1.0, 0.0)')")
         op.execute(
             "CREATE VIRTUAL TABLE memories_vec USING vec0(memory_id integer primary key, "
             f"owner text partition key, embedding float[{EMBEDDING_DIMENSIONS}] "
