@@ -87,8 +87,9 @@ def test_a_level_with_nothing_measured_has_no_rates() -> None:
 
 
 def _level(clients: int, total_tps: float, decode_tps: float | None, p95: float,
-           ttft: float = 0.1) -> LevelResult:
-    return LevelResult(clients=clients, requests=4, errors=0, completion_tokens=256, wall_s=1.0,
+           ttft: float = 0.1, errors: int = 0) -> LevelResult:
+    return LevelResult(clients=clients, requests=4, errors=errors, completion_tokens=256,
+                       wall_s=1.0,
                        total_tps=total_tps, decode_tps=decode_tps, ttft_p50_s=ttft,
                        latency_p50_s=p95 / 2, latency_p95_s=p95, token_sources={"usage": 4})
 
@@ -112,6 +113,15 @@ def test_goals_compare_hearth_with_direct_at_one_client_and_the_peer_above() -> 
     ]
 
 
+def test_hearth_cannot_meet_a_goal_by_failing_requests() -> None:
+    systems = {
+        "peer": SystemResult("peer", "", levels=[_level(4, 19.0, 19.0, 14.0)]),
+        "hearth": SystemResult("hearth", "", levels=[_level(4, 38.0, 10.0, 5.0, errors=1)]),
+    }
+    _, goals = bench.compare(systems, clients=(4,))
+    assert [goal.met for goal in goals] == [False, False]
+
+
 def test_goals_against_a_system_that_was_not_measured_are_undecided() -> None:
     systems = {
         "direct": SystemResult("direct", "", levels=[_level(1, 20.0, 20.0, 3.0)]),
@@ -121,6 +131,19 @@ def test_goals_against_a_system_that_was_not_measured_are_undecided() -> None:
     assert ratios["hearth_vs_direct_1client_tps"] is None
     assert ratios["hearth_vs_peer_tps_at_16"] is None
     assert all(goal.met is None for goal in goals)
+
+
+def test_cpu_used_by_other_processes_is_what_the_machine_did_minus_ours(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bench.os, "cpu_count", lambda: 2)
+    before = bench.CpuSnapshot(machine_busy_s=10.0, ours_s=1.0, at=100.0)
+    after = bench.CpuSnapshot(machine_busy_s=14.0, ours_s=3.0, at=102.0)
+    # 4 busy CPU-seconds in 2 s on 2 CPUs, 2 of them ours: others used half the machine.
+    assert bench.others_cpu_share(before, after) == 0.5
+    assert bench.others_cpu_share(None, after) is None
+    snapshot = bench.cpu_snapshot()  # None off Linux
+    assert snapshot is None or snapshot.machine_busy_s > 0
 
 
 def test_every_level_mixes_the_same_prompts_for_every_system() -> None:

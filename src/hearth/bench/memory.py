@@ -614,44 +614,20 @@ def build_synthetic(memories_per_user: int, embed: Callable[[list[str]], np.ndar
 
 def store_synthetic(db: Any, owner: Owner, memories: SyntheticMemories, count: int,
                     rng: np.random.Generator, start: datetime) -> None:
-    """Write ``count`` distinct memories for ``owner``, in batches of ``INSERT_BATCH``.
-
-    The rows are the ones ``hearth.store.memories.add_memory_in`` writes (the memory, one
-    provenance row, its FTS5 and sqlite-vec entries), inserted with ``executemany`` into the
-    store's own tables: row by row through the ORM costs about 4 ms a memory here, over an
-    hour for a million. The test suite checks that the store's searches find these rows.
-    """
-    from sqlalchemy import func, insert, select
-    from sqlalchemy import text as sql
-
-    from hearth.store.tables import Memory, MemorySource
+    """Write ``count`` distinct memories for ``owner`` through the store's bulk path
+    (``add_memories_bulk``: the rows and index entries ``add_memory`` writes, set-based),
+    ``INSERT_BATCH`` per transaction."""
+    from hearth.store.memories import NewMemory, add_memories_bulk
 
     chosen = rng.choice(len(memories), size=count, replace=False)
-    now = datetime.now(UTC)
     for offset in range(0, count, INSERT_BATCH):
         batch = chosen[offset:offset + INSERT_BATCH]
         vectors = memories.vectors(batch, rng)
-        with db.session() as session:
-            first = (session.scalar(select(func.max(Memory.id))) or 0) + 1
-            ids = range(first, first + len(batch))
-            texts = [memories.text(int(index)) for index in batch]
-            session.execute(insert(Memory), [
-                {"id": memory_id, "org_id": owner.org_id, "user_id": owner.user_id,
-                 "kind": "fact", "text": text,
-                 "observed_at": start + timedelta(minutes=offset + i), "valid_from": None,
-                 "valid_to": None, "importance": 0.5, "pinned": False, "created_at": now,
-                 "updated_at": now}
-                for i, (memory_id, text) in enumerate(zip(ids, texts, strict=True))])
-            session.execute(insert(MemorySource), [
-                {"memory_id": memory_id, "org_id": owner.org_id, "user_id": owner.user_id,
-                 "ref": f"synthetic:{offset + i}"} for i, memory_id in enumerate(ids)])
-            session.execute(sql("INSERT INTO memories_fts(rowid, text) VALUES (:id, :text)"),
-                            [{"id": i, "text": t} for i, t in zip(ids, texts, strict=True)])
-            session.execute(
-                sql("INSERT INTO memories_vec(memory_id, owner, embedding) "
-                    "VALUES (:id, :o, :e)"),
-                [{"id": i, "o": owner.key, "e": v.tobytes()}
-                 for i, v in zip(ids, vectors, strict=True)])
+        add_memories_bulk(db, owner, [
+            NewMemory(kind="fact", text=memories.text(int(index)), embedding=vector,
+                      observed_at=start + timedelta(minutes=offset + i),
+                      sources=(SourceRef(ref=f"synthetic:{offset + i}"),))
+            for i, (index, vector) in enumerate(zip(batch, vectors, strict=True))])
 
 
 def run_scale(levels: Sequence[int], *, users: int = USERS, queries: int = SCALE_QUERIES,
@@ -746,8 +722,8 @@ def run_scale(levels: Sequence[int], *, users: int = USERS, queries: int = SCALE
                 f"most {BANK_MAX}) and tails are embedded once with all-MiniLM-L6-v2; a "
                 "memory's vector is core + 0.3 × tail plus Gaussian noise "
                 f"(std {PERTURBATION} per dimension), renormalised. Memories are written "
-                "into the store's tables (memories, memory_sources, memories_fts, "
-                f"memories_vec) with executemany, {INSERT_BATCH} per transaction. "
+                "through hearth.store.memories.add_memories_bulk, "
+                f"{INSERT_BATCH} per transaction. "
                 "Questions are generated from templates over the same vocabulary and include "
                 "embedding the question."),
         },

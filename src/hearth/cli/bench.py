@@ -18,7 +18,7 @@ from hearth.bench.engine import BenchConfig, run_all
 from hearth.cli.common import fail, one_line_errors, settings_with, stderr
 from hearth.engines.model_files import resolve_model_path
 
-BUSY_WARNING = 0.2  # background CPU share above which a system's numbers are flagged
+BUSY_WARNING = 0.1  # CPU share used by other processes above which a system is flagged
 
 app = typer.Typer(help="Benchmarks: hearth against references measured in the same run.",
                   no_args_is_help=True)
@@ -82,9 +82,10 @@ def engine(
     json_path.write_text(json.dumps(report, indent=2) + "\n")
     console.print(f"Report written to {json_path}", highlight=False, soft_wrap=True)
     for name, system in report["systems"].items():
-        if (system["background_busy"] or 0) > BUSY_WARNING:
-            stderr.print(f"[yellow]note:[/] other processes kept {system['background_busy']:.0%} "
-                         f"of the CPUs busy just before {name} ran; its numbers may be low.",
+        if (system["others_cpu_share"] or 0) > BUSY_WARNING:
+            stderr.print(f"[yellow]note:[/] other processes used {system['others_cpu_share']:.0%}"
+                         f" of the CPUs while {name} was measured; its numbers are likely low "
+                         "and the ratios against it skewed. Rerun on a quiet machine.",
                          highlight=False)
     failed = {name: s["error"] for name, s in report["systems"].items() if s["error"]}
     if failed:
