@@ -470,7 +470,7 @@ def machine_info() -> dict[str, Any]:
         "python": platform.python_version(),
         **{name.replace("-", "_"): version(name) for name in (
             "openhearth", "sqlite-vec", "pysqlite3-binary", "torch", "sentence-transformers",
-            "bm25s")},
+            "bm25s", "PyStemmer")},
     }
 
 
