@@ -52,7 +52,7 @@ def _prior(memory: MemoryRecord, now: datetime, window: tuple[datetime, datetime
     """Multiplier from what the memory is, not what it says: time, importance, pin."""
     age_days = max(0.0, (now - memory.observed_at).total_seconds() / 86400)
     recency = 0.5 ** (age_days / RECENCY_HALF_LIFE_DAYS)
-    weight = 1.0 + 0.1 * recency + 0.2 * memory.importance + (0.3 if memory.pinned else 0.0)
+    weight = 1.0 + 0.05 * recency + 0.05 * memory.importance + (0.3 if memory.pinned else 0.0)
     if window is not None:
         start, end = window
         weight *= 1.6 if start <= memory.observed_at < end else 0.7

@@ -1,0 +1,50 @@
+"""Prompt assembly: the standing rules are always there, memories are rendered compactly."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hearth.assistant.prompt import BOUNDARIES, system_prompt, with_system_prompt
+from hearth.memory.recall import RecalledMemory
+from hearth.store.memories import MemoryRecord
+
+WHEN = datetime(2023, 5, 7, tzinfo=UTC)
+
+
+def memory(memory_id: int, text: str, kind: str = "event") -> MemoryRecord:
+    return MemoryRecord(id=memory_id, org_id="o", user_id="u", kind=kind, text=text,
+                        subject=None, observed_at=WHEN, valid_from=WHEN, valid_to=None,
+                        importance=0.5, pinned=False, superseded_by=None, created_at=WHEN,
+                        updated_at=WHEN)
+
+
+def test_the_rules_forbid_manipulation_dependence_and_paid_placement() -> None:
+    rules = BOUNDARIES.lower()
+    assert "never manipulate" in rules
+    assert "exclusive emotional dependence" in rules
+    assert "paid placement" in rules and "never ranks above the best answer" in rules
+
+
+def test_every_assembled_prompt_starts_with_the_rules_even_with_no_memories() -> None:
+    assert system_prompt([], []) == BOUNDARIES
+    prompt = system_prompt([memory(1, "Ingrid lives in Reykjavik.", "profile")],
+                           [RecalledMemory(memory(2, "Ingrid went hiking."), 0.5)])
+    assert prompt.startswith(BOUNDARIES)
+
+
+def test_profile_and_recalled_memories_are_rendered_with_dates_and_not_twice() -> None:
+    home = memory(1, "Ingrid lives in Reykjavik.", "profile")
+    hike = memory(2, "Ingrid went hiking (7 May 2023).")
+    prompt = system_prompt([home], [RecalledMemory(home, 0.9), RecalledMemory(hike, 0.5)])
+    assert "About this user:\n- Ingrid lives in Reykjavik." in prompt
+    assert "- [07 May 2023] Ingrid went hiking (7 May 2023)." in prompt
+    assert prompt.count("Reykjavik") == 1
+
+
+def test_a_callers_own_system_message_follows_hearths_prompt() -> None:
+    messages = [{"role": "system", "content": "Answer in French."},
+                {"role": "user", "content": "Hi"}]
+    merged = with_system_prompt(messages, "RULES")
+    assert merged[0] == {"role": "system", "content": "RULES\n\nAnswer in French."}
+    assert merged[1:] == messages[1:]
+    assert with_system_prompt(messages[1:], "RULES")[0] == {"role": "system", "content": "RULES"}
