@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import platform
 import socket
 import subprocess
 import sys
@@ -28,7 +27,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,6 +34,7 @@ import httpx
 import openai
 from openai.types.chat import ChatCompletionMessageParam
 
+from hearth.bench.machine import machine_info
 from hearth.errors import HearthError
 
 TokenSource = Literal["usage", "length", "chunks"]
@@ -538,7 +537,7 @@ def run_all(config: BenchConfig, log: Log = lambda _: None) -> dict[str, Any]:
         "benchmark": "engine",
         "started_at": started.isoformat(timespec="seconds"),
         "duration_s": round(time.perf_counter() - t0, 1),
-        "machine": machine_info(),
+        "machine": machine_info(("llama-cpp-python", "openai")),
         "model": {"path": str(config.model_path), "size_bytes": config.model_path.stat().st_size},
         "settings": {
             "threads": config.threads, "max_tokens": config.max_tokens,
@@ -599,20 +598,3 @@ def others_cpu_share(before: CpuSnapshot | None, after: CpuSnapshot | None) -> f
     return min(max(others / capacity, 0.0), 1.0)
 
 
-def machine_info() -> dict[str, Any]:
-    """Enough about the machine and library versions to tell whether two reports compare."""
-    def version(dist: str) -> str | None:
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            return None
-
-    return {
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "python": platform.python_version(),
-        "llama_cpp_python": version("llama-cpp-python"),
-        "openhearth": version("openhearth"),
-        "openai": version("openai"),
-    }

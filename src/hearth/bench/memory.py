@@ -24,8 +24,6 @@ Also timed: each ``remember`` call (ingest per turn) and each ``recall(limit=10)
 
 from __future__ import annotations
 
-import os
-import platform
 import random
 import statistics
 import tempfile
@@ -34,7 +32,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,6 +39,7 @@ import numpy as np
 
 from hearth.bench.baselines import BM25Baseline, MiniLMBaseline, render_turn
 from hearth.bench.engine import percentile
+from hearth.bench.machine import machine_info
 from hearth.bench.locomo import CATEGORIES, Conversation, Question, Turn
 from hearth.store.memories import Owner, SourceRef
 
@@ -395,7 +393,7 @@ def run_dataset(conversations: Sequence[Conversation], folder: Path,
     return {
         "benchmark": "memory",
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine_info(),
+        "machine": machine_info(("sqlite-vec", "pysqlite3-binary", "torch", "sentence-transformers", "bm25s", "PyStemmer")),
         "dataset": dataset_summary(conversations, folder),
         "settings": {"recall_limit": RECALL_LIMIT, "ranks": list(RANKS),
                      "budget_tokens": BUDGET_TOKENS, "budget_pool": BUDGET_POOL,
@@ -451,37 +449,8 @@ def dataset_goals(hearth: dict[str, Any] | None, wall_s: float) -> list[dict[str
     ]
 
 
-def machine_info() -> dict[str, Any]:
-    """Enough about the machine and library versions to tell whether two reports compare."""
-    def version(dist: str) -> str | None:
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            return None
-
-    return {
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "processor": _cpu_model(),
-        # Other work on the machine slows every timing here; the 1-minute load when the
-        # report was written says whether there was any.
-        "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-        "python": platform.python_version(),
-        **{name.replace("-", "_"): version(name) for name in (
-            "openhearth", "sqlite-vec", "pysqlite3-binary", "torch", "sentence-transformers",
-            "bm25s", "PyStemmer")},
-    }
 
 
-def _cpu_model() -> str | None:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or None
 
 
 # -- the scale run -----------------------------------------------------------------------------
@@ -712,7 +681,7 @@ def run_scale(levels: Sequence[int], *, users: int = USERS, queries: int = SCALE
     return {
         "benchmark": "memory-scale",
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine_info(),
+        "machine": machine_info(("sqlite-vec", "pysqlite3-binary", "torch", "sentence-transformers", "bm25s", "PyStemmer")),
         "settings": {
             "users": users, "queries": queries, "warmup_queries": SCALE_WARMUP,
             "recall_limit": RECALL_LIMIT, "seed": seed,
