@@ -15,6 +15,7 @@ from typing import Annotated, Any, Optional, Protocol
 
 import httpx
 import typer
+from openai import APIError, AsyncOpenAI
 from rich.console import Console
 from rich.live import Live
 from rich.markdown import Markdown
@@ -41,8 +42,6 @@ class RemoteBackend:
     """A running ``hearth serve`` (or any server with hearth's conversation routes)."""
 
     def __init__(self, url: str, api_key: str | None, model: str | None, user: str):
-        from openai import AsyncOpenAI
-
         base = url.rstrip("/")
         base = base if base.endswith("/v1") else base + "/v1"
         self._client = AsyncOpenAI(base_url=base, api_key=api_key or "local")
@@ -221,6 +220,8 @@ def chat(
                     runner.run(_show_list(backend))
                 else:
                     runner.run(_session(backend, resume, system))
+            except (APIError, httpx.HTTPError) as exc:
+                fail(f"The server refused the request: {getattr(exc, 'message', exc)}")
             finally:
                 if isinstance(backend, LocalBackend):
                     backend.close()
