@@ -229,10 +229,12 @@ class WordOverlapService:
 
     def remember(self, owner: Owner, text: str, *, speaker: str, said_at: datetime,
                  source: SourceRef, previous: str | None = None,
-                 previous_speaker: str | None = None) -> None:
+                 previous_speaker: str | None = None,
+                 previous_source: SourceRef | None = None) -> None:
         self.calls.append({"owner": owner, "speaker": speaker, "said_at": said_at,
                            "ref": source.ref, "previous": previous,
-                           "previous_speaker": previous_speaker})
+                           "previous_speaker": previous_speaker,
+                           "previous_ref": previous_source.ref if previous_source else None})
         self.memories.setdefault(owner, []).append(FakeRecord(f"{speaker}: {text}", (source,)))
 
     def recall(self, owner: Owner, question: str, *, now: datetime | None = None,

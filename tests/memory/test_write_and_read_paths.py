@@ -56,6 +56,15 @@ def test_a_contradiction_supersedes_the_old_fact_and_keeps_its_history(service, 
     assert old.valid_to is not None and old.superseded_by == outcome.memory.id
 
 
+def test_a_bare_answer_cites_the_question_it_answers(service, db) -> None:
+    [outcome] = service.remember(
+        ANNA, "Yes, last Friday!", speaker="Anna", said_at=MAY,
+        source=SourceRef(ref="answer"), previous="Did you finish the Oslo marathon?",
+        previous_source=SourceRef(ref="question"))
+    assert "Oslo marathon" in outcome.memory.text
+    assert {s.ref for s in outcome.memory.sources} == {"answer", "question"}
+
+
 def test_chit_chat_is_not_remembered(service, db) -> None:
     assert say(service, "haha thanks, that's great!", MAY, "m1") == []
     assert store.list_memories(db, ANNA) == []

@@ -217,7 +217,8 @@ def summarise(run: SystemRun) -> dict[str, Any]:
 class MemoryServiceLike(Protocol):
     def remember(self, owner: Owner, text: str, *, speaker: str, said_at: datetime,
                  source: SourceRef, previous: str | None = None,
-                 previous_speaker: str | None = None) -> None: ...
+                 previous_speaker: str | None = None,
+                 previous_source: SourceRef | None = None) -> None: ...
 
     def recall(self, owner: Owner, question: str, *, now: datetime | None = None,
                limit: int = 10, token_budget: int | None = None) -> list[Any]: ...
@@ -255,6 +256,8 @@ class ServiceSystem:
                 source=SourceRef(ref=turn.dia_id, excerpt=turn.text),
                 previous=before.text if before else None,
                 previous_speaker=before.speaker if before else None,
+                previous_source=SourceRef(ref=before.dia_id, excerpt=before.text)
+                if before else None,
             )
             seconds.append(time.perf_counter() - start)
             previous = turn

@@ -43,12 +43,12 @@ def _near_duplicate(db: Database, owner: Owner, embedding: np.ndarray) -> Memory
 
 
 def consolidate(db: Database, owner: Owner, candidate: Candidate, embedding: np.ndarray,
-                source: SourceRef) -> Outcome:
-    """Store one candidate against the owner's memories; returns what was done."""
+                sources: list[SourceRef]) -> Outcome:
+    """Store one candidate, drawn from ``sources``, against the owner's memories."""
     duplicate = _near_duplicate(db, owner, embedding)
     if duplicate is not None:
         updated = store.update_memory(
-            db, owner, duplicate.id, add_sources=[source],
+            db, owner, duplicate.id, add_sources=sources,
             importance=min(1.0, max(duplicate.importance, candidate.importance) + 0.05),
         )
         return Outcome("duplicate", updated)
@@ -59,7 +59,7 @@ def consolidate(db: Database, owner: Owner, candidate: Candidate, embedding: np.
             session, owner, kind=candidate.kind, text=candidate.text, embedding=embedding,
             observed_at=candidate.observed_at, subject=candidate.subject,
             valid_from=candidate.observed_at, importance=candidate.importance,
-            sources=[source],
+            sources=sources,
         )
         for old in previous:
             store.supersede(session, owner, old.id, by=added.id, valid_to=candidate.observed_at)

@@ -43,6 +43,7 @@ class Candidate:
     importance: float
     subject: str | None = None
     value: str | None = None
+    quotes_previous: bool = False  # the text quotes the other party's question
 
 
 # ---------------------------------------------------------------------------------------------
@@ -819,6 +820,7 @@ def extract(text: str, *, speaker: str, said_at: datetime, previous: str | None 
             importance=unit.importance,
             subject=unit.subject,
             value=unit.value,
+            quotes_previous=unit.text.startswith(_QUOTED_QUESTION),
         ))
     return candidates
 
@@ -838,6 +840,9 @@ def _answer_text(sentence: str, names: tuple[str, ...]) -> str:
     return text.strip()
 
 
+_QUOTED_QUESTION = 'Asked "'
+
+
 def _answer_unit(sentence: str, question: str, *, speaker: str, names: tuple[str, ...],
                  pet_context: str | None) -> _Unit:
     """A reply to the other party's question; quoted with it unless it stands on its own."""
@@ -854,7 +859,7 @@ def _answer_unit(sentence: str, question: str, *, speaker: str, names: tuple[str
     if stands_alone:
         assert base is not None
         return base
-    text = f'Asked "{question}", {speaker} said: {_lower_first(answer)}'
+    text = f'{_QUOTED_QUESTION}{question}", {speaker} said: {_lower_first(answer)}'
     if base is None:
         return _Unit(answer, text, "fact", 0.45)
     return _Unit(base.core, text, base.kind, max(base.importance, 0.45), base.subject, base.value)

@@ -24,14 +24,21 @@ class MemoryService:
 
     def remember(self, owner: Owner, text: str, *, speaker: str, said_at: datetime,
                  source: SourceRef, previous: str | None = None,
-                 previous_speaker: str | None = None) -> list[Outcome]:
-        """Extract what a message says about its speaker and consolidate it into memory."""
+                 previous_speaker: str | None = None,
+                 previous_source: SourceRef | None = None) -> list[Outcome]:
+        """Extract what a message says about its speaker and consolidate it into memory.
+
+        ``previous`` is the other party's message just before; a memory that quotes it (a
+        bare answer made standalone) cites it as a source too.
+        """
         candidates = extract(text, speaker=speaker, said_at=said_at, previous=previous,
                              previous_speaker=previous_speaker)
         if not candidates:
             return []
         vectors = self.embedder.embed([c.text for c in candidates])
-        return [consolidate(self.db, owner, candidate, vector, source)
+        return [consolidate(self.db, owner, candidate, vector,
+                            [source, previous_source]
+                            if candidate.quotes_previous and previous_source else [source])
                 for candidate, vector in zip(candidates, vectors)]
 
     def recall(self, owner: Owner, question: str, *, now: datetime | None = None,
