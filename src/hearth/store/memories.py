@@ -8,7 +8,6 @@ row, so they can never disagree with it, and a delete removes the row from all o
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from hearth.errors import NotFound
 from hearth.store.db import Database
+from hearth.store.owner import Owner
 from hearth.store.tables import Memory, MemoryJob, MemorySource, utcnow
 
 KINDS = ("profile", "preference", "relationship", "event", "plan", "instruction", "fact")
@@ -58,22 +58,6 @@ class MemoryRecord:
     @property
     def current(self) -> bool:
         return self.valid_to is None
-
-
-@dataclass(frozen=True)
-class Owner:
-    org_id: str
-    user_id: str
-
-    @property
-    def key(self) -> str:
-        """The vector index's partition: one owner's vectors are searched alone."""
-        return f"{self.org_id}\x1f{self.user_id}"
-
-    @property
-    def token(self) -> str:
-        """The owner as one full-text token (letters and digits only)."""
-        return "o" + hashlib.sha256(self.key.encode()).hexdigest()[:24]
 
 
 def _vector_blob(embedding: Sequence[float] | np.ndarray) -> bytes:

@@ -6,7 +6,6 @@ synchronous and must not block the event loop) and decides who sees what.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -20,14 +19,9 @@ from hearth.api.conversations.protocol import (
 from hearth.api.deps import authorise, end_user
 from hearth.store import conversations
 from hearth.store.db import Database
+from hearth.store.owner import Owner
 
 router = APIRouter(dependencies=[Depends(authorise)])
-
-
-@dataclass(frozen=True)
-class Owner:
-    org_id: str
-    user_id: str
 
 
 def current_owner(request: Request) -> Owner:
