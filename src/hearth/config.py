@@ -41,8 +41,11 @@ class Settings(BaseSettings):
     max_queue: int = Field(default=64, ge=0, description="Waiting requests before 503.")
     max_body_bytes: int = Field(default=2_000_000, ge=1024)
     max_tokens_limit: int = Field(default=4096, ge=1, description="Largest max_tokens accepted.")
-    api_key: str | None = Field(default=None, description="If set, every /v1 call needs it.")
-    rate_limit_per_minute: int = Field(default=0, ge=0, description="Per client; 0 means off.")
+    workers: int = Field(default=1, ge=1, le=64, description="Server processes (hearth serve).")
+    energy_watts: float = Field(default=65.0, ge=0,
+                                description="CPU power draw for usage energy estimates.")
+    purge_interval_seconds: int = Field(default=3600, ge=1,
+                                        description="How often the retention purge runs.")
     memory: bool = Field(default=True, description="Remember users who identify themselves.")
 
     @cached_property

@@ -41,6 +41,22 @@ class Unauthorized(HearthError):
     code = "invalid_api_key"
 
 
+class Forbidden(HearthError):
+    """The caller is known but this key, role or plan does not allow the action."""
+
+    status = 403
+    type = "permission_error"
+    code = "insufficient_permissions"
+
+
+class Conflict(HearthError):
+    """The thing to create exists already."""
+
+    status = 409
+    type = "invalid_request_error"
+    code = "already_exists"
+
+
 class NotFound(HearthError):
     status = 404
     type = "invalid_request_error"

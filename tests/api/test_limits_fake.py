@@ -1,4 +1,6 @@
-"""What protects a live `hearth serve`: API key, rate limit, bounded queue, freed slots, metrics.
+"""What protects a live `hearth serve`: bounded queue, freed slots, metrics.
+
+Keys, scopes and plan limits are tested in test_governance_api.py.
 
 The fake engine's ``HEARTH_FAKE_TOKEN_DELAY`` makes each word take a while, so a test can hold
 a slot, fill the queue, or walk away from a request halfway through.
@@ -14,13 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import openai
 import pytest
+from live_server import FAKE_ENV, LiveServer, start_server
 from prometheus_client.parser import text_string_to_metric_families
 
-from live_server import FAKE_ENV, LiveServer, start_server
-
 MODEL = FAKE_ENV["HEARTH_MODEL"]
-API_KEY = "test-secret-key"
-RATE_LIMIT = 3
 TOKEN_DELAY = 0.2
 LONG_TEXT = " ".join(f"word{i}" for i in range(50))  # 52 tokens: over 10 s at 0.2 s each
 
@@ -57,77 +56,6 @@ def wait_for_queue_depth(server: LiveServer, depth: int, within: float = 5.0) ->
 def streamed_text(client: openai.OpenAI, text: str) -> str:
     stream = client.chat.completions.create(model=MODEL, messages=ask(text), stream=True)
     return "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
-
-
-# --- API key ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    live = start_server(tmp_path_factory.mktemp("keyed"),
-                        env={**FAKE_ENV, "HEARTH_API_KEY": API_KEY})
-    yield live
-    live.stop()
-
-
-def test_request_without_api_key_is_a_401(keyed_server: LiveServer) -> None:
-    response = httpx.post(f"{keyed_server.base_url}/chat/completions",
-                          json={"model": MODEL, "messages": ask("hi")})
-
-    assert_openai_error(response, 401, type_="authentication_error", code="invalid_api_key")
-
-
-def test_request_with_a_wrong_api_key_is_a_401(keyed_server: LiveServer) -> None:
-    with pytest.raises(openai.AuthenticationError) as refused:
-        sdk(keyed_server, "not-the-key").chat.completions.create(model=MODEL, messages=ask("hi"))
-
-    assert_openai_error(refused.value.response, 401, type_="authentication_error",
-                        code="invalid_api_key")
-
-
-def test_every_v1_route_needs_the_key(keyed_server: LiveServer) -> None:
-    for path in ("/models", f"/models/{MODEL}", "/conversations"):
-        assert httpx.get(f"{keyed_server.base_url}{path}").status_code == 401, path
-    embeddings = httpx.post(f"{keyed_server.base_url}/embeddings",
-                            json={"model": MODEL, "input": "hi"})
-    assert embeddings.status_code == 401
-
-
-def test_request_with_the_right_api_key_is_served(keyed_server: LiveServer) -> None:
-    reply = sdk(keyed_server, API_KEY).chat.completions.create(model=MODEL, messages=ask("hi"))
-
-    assert reply.choices[0].message.content == "You said: hi"
-
-
-def test_healthz_needs_no_api_key(keyed_server: LiveServer) -> None:
-    assert httpx.get(f"{keyed_server.root}/healthz").status_code == 200
-
-
-# --- rate limit ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    live = start_server(tmp_path_factory.mktemp("limited"),
-                        env={**FAKE_ENV, "HEARTH_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT)})
-    yield live
-    live.stop()
-
-
-def test_request_over_the_rate_limit_is_a_429_with_retry_after(
-    limited_server: LiveServer,
-) -> None:
-    client = sdk(limited_server)
-    for _ in range(RATE_LIMIT):
-        client.chat.completions.create(model=MODEL, messages=ask("hi"))
-
-    with pytest.raises(openai.RateLimitError) as refused:
-        client.chat.completions.create(model=MODEL, messages=ask("one too many"))
-
-    response = refused.value.response
-    assert_openai_error(response, 429, type_="rate_limit_error", code="rate_limit_exceeded")
-    assert 1 <= int(response.headers["retry-after"]) <= 61
-    assert httpx.get(f"{limited_server.root}/healthz").status_code == 200
 
 
 # --- queue and slots ----------------------------------------------------------------------

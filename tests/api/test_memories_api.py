@@ -28,8 +28,7 @@ MEMORY_FIELDS = {"id", "object", "kind", "text", "observed_at", "recorded_at", "
 
 def settings_for(home: Path, **overrides: Any) -> Settings:
     return Settings(**{"home": home, "database_url": None, "engine": "fake",
-                       "model": "fake-model", "api_key": None, "rate_limit_per_minute": 0,
-                       **overrides})
+                       "model": "fake-model", **overrides})
 
 
 @pytest.fixture(scope="module")
@@ -332,12 +331,17 @@ def test_an_import_that_is_not_an_export_is_rejected_without_storing_anything(
 # -- errors ------------------------------------------------------------------------------------
 
 
-def test_memories_need_a_user_named_in_the_x_hearth_user_header(client: TestClient) -> None:
-    for response in (client.get("/v1/memories"),
-                     client.post("/v1/memories", json={"text": "x", "kind": "fact"}),
-                     client.get("/v1/memories/export")):
-        error = assert_error(response, 400, "missing_user")
-        assert "X-Hearth-User" in error["message"]
+def test_without_a_named_user_memories_are_the_callers_own(client: TestClient) -> None:
+    """On an open local install the caller is the local user; naming a user is optional."""
+    created = client.post("/v1/memories", json={"text": "The operator likes tea.",
+                                                "kind": "preference"})
+    assert created.status_code == 201, created.text
+
+    assert "The operator likes tea." in texts(client.get("/v1/memories").json())
+    assert "The operator likes tea." in texts(
+        client.get("/v1/memories", headers=user("local")).json())
+    assert "The operator likes tea." not in texts(
+        client.get("/v1/memories", headers=user("someone-else")).json())
 
 
 def test_an_unknown_id_is_memory_not_found(client: TestClient) -> None:
@@ -373,12 +377,3 @@ def test_memory_turned_off_says_so(tmp_path: Path) -> None:
     with TestClient(app) as off:
         error = assert_error(off.get("/v1/memories", headers=user("tia")), 404, "memory_disabled")
     assert "turned off" in error["message"]
-
-
-def test_memories_need_the_api_key_when_one_is_set(tmp_path: Path) -> None:
-    app = create_app(settings_for(tmp_path, api_key="sesame"))
-    with TestClient(app) as locked:
-        assert_error(locked.get("/v1/memories", headers=user("uma")), 401)
-        allowed = locked.get("/v1/memories",
-                             headers={**user("uma"), "Authorization": "Bearer sesame"})
-    assert allowed.status_code == 200

@@ -288,7 +288,6 @@ def _fake_model(tmp_path: Path) -> Path:
 def test_hearth_serve_with_the_fake_engine_is_measured_and_then_stopped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HEARTH_API_KEY", "the-bench-client-does-not-know-it")
     config = BenchConfig(model_path=_fake_model(tmp_path), threads=1, max_tokens=4,
                          clients=(1, 3), requests_per_client=2, parallel=2,
                          hearth_engine="fake")

@@ -55,8 +55,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     home = tmp_path_factory.mktemp("home")
-    app = create_app(Settings(home=home, database_url=None, engine="fake", model="fake-model",
-                              api_key=None, rate_limit_per_minute=0))
+    app = create_app(Settings(home=home, database_url=None, engine="fake", model="fake-model"))
     with TestClient(app) as client:
         yield World(client, app.state.memory, home)
 

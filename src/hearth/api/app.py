@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from hearth.api import health
+from hearth.api.admin.router import router as admin_router
 from hearth.api.body_limit import BodyLimitMiddleware
 from hearth.api.chat.router import router as chat_router
 from hearth.api.chat.serving import ChatServing
 from hearth.api.conversations.router import router as conversations_router
-from hearth.api.deps import SlidingWindowLimiter
 from hearth.api.embeddings.router import router as embeddings_router
 from hearth.api.errors import install_error_handlers
 from hearth.api.memories.router import router as memories_router
@@ -23,9 +25,23 @@ from hearth.assistant.turn import Assistant
 from hearth.config import Settings
 from hearth.engines.base import Engine
 from hearth.engines.registry import create_engine
+from hearth.governance.energy import EnergyMeter
+from hearth.governance.retention import purge
 from hearth.memory.service import MemoryService
 from hearth.memory.worker import MemoryWorker
 from hearth.store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+async def _purge_periodically(db: Database, every_seconds: int) -> None:
+    """Retention runs in every worker; a purge finding nothing expired costs a few queries."""
+    while True:
+        try:
+            await run_in_threadpool(purge, db)
+        except Exception:  # a failed purge is retried next time; serving goes on
+            log.exception("retention purge failed")
+        await asyncio.sleep(every_seconds)
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
@@ -40,7 +56,11 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     async def lifespan(_: FastAPI):
         if worker:
             worker.start()  # also picks up jobs left pending by a previous run
+        purger = asyncio.create_task(_purge_periodically(db, settings.purge_interval_seconds))
         yield
+        purger.cancel()
+        with suppress(asyncio.CancelledError):
+            await purger
         if worker:
             await run_in_threadpool(worker.stop)
         await engine.close()
@@ -52,14 +72,13 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.db = db
     app.state.metrics = metrics
     app.state.started_at = int(time.time())
-    app.state.limiter = (SlidingWindowLimiter(settings.rate_limit_per_minute)
-                         if settings.rate_limit_per_minute else None)
     app.state.memory = memory
+    app.state.energy = EnergyMeter(settings.energy_watts)
     app.state.chat = ChatServing(Assistant(engine, db, memory, worker), metrics,
-                                 settings.max_tokens_limit)
+                                 app.state.energy, settings.max_tokens_limit)
     install_error_handlers(app)
     for router in (health.router, models_router, chat_router, embeddings_router,
-                   conversations_router, memories_router):
+                   conversations_router, memories_router, admin_router):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -1,7 +1,9 @@
-"""``GET /healthz`` (liveness, no auth) and ``GET /metrics`` (Prometheus text)."""
+"""``GET /healthz`` (liveness, no auth) and ``GET /metrics`` (Prometheus text, admin scope)."""
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from hearth.api.auth import admin_key
 
 router = APIRouter()
 
@@ -12,7 +14,7 @@ async def healthz(request: Request) -> dict:
     return {"status": "ok", "model": engine.model_id, "queue_depth": engine.queue_depth()}
 
 
-@router.get("/metrics")
+@router.get("/metrics", dependencies=[Depends(admin_key)])
 async def metrics(request: Request) -> Response:
     return Response(generate_latest(request.app.state.metrics.registry),
                     media_type=CONTENT_TYPE_LATEST)

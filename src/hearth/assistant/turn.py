@@ -9,7 +9,7 @@ Extracting memories is the one thing left off the reply path: the background wor
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from starlette.concurrency import run_in_threadpool
@@ -23,17 +23,7 @@ from hearth.store import memories as memory_store
 from hearth.store.db import Database
 from hearth.store.memories import Owner
 
-
-@dataclass(frozen=True)
-class Caller:
-    """Whose conversation this is; a later layer fills it from the API key."""
-
-    org_id: str = "local"
-    user_id: str = "local"
-
-    @property
-    def owner(self) -> Owner:
-        return Owner(self.org_id, self.user_id)
+LOCAL_OWNER = Owner("local", "local")
 
 
 def _last_user_text(messages: list[dict]) -> str | None:
@@ -59,7 +49,7 @@ class Assistant:
 
     async def respond(
         self, request: ChatRequest, *, conversation_id: str | None = None,
-        caller: Caller = Caller(), remember: bool = False,
+        owner: Owner = LOCAL_OWNER, remember: bool = False,
     ) -> AsyncIterator[Delta]:
         """Stream the engine's answer, recording the turn when a conversation is named.
 
@@ -69,16 +59,16 @@ class Assistant:
         said = _last_user_text(request.messages) if remember and self.memory else None
         original = request
         if said is not None:
-            request = await run_in_threadpool(self._with_memories, request, caller, said)
+            request = await run_in_threadpool(self._with_memories, request, owner, said)
         message_ids: list[int] = []
         if conversation_id is not None:
             message_ids = await run_in_threadpool(self._record_request, original,
-                                                  conversation_id, caller)
+                                                  conversation_id, owner)
         content: list[str] = []
         async for delta in self.engine.chat(request):
             content.append(delta.content)
             if delta.finish_reason is not None and said is not None:
-                await run_in_threadpool(self._queue_memory_job, original, said, caller,
+                await run_in_threadpool(self._queue_memory_job, original, said, owner,
                                         conversation_id, message_ids)
             if delta.finish_reason is not None and conversation_id is not None:
                 reply = {"role": "assistant", "content": "".join(content) or None}
@@ -90,40 +80,40 @@ class Assistant:
                     ]
                 await run_in_threadpool(
                     conversations.append_messages, self.db, conversation_id, [reply],
-                    org_id=caller.org_id, user_id=caller.user_id,
+                    org_id=owner.org_id, user_id=owner.user_id,
                 )
             yield delta
 
-    def _with_memories(self, request: ChatRequest, caller: Caller, said: str) -> ChatRequest:
+    def _with_memories(self, request: ChatRequest, owner: Owner, said: str) -> ChatRequest:
         assert self.memory is not None
-        recalled = self.memory.recall(caller.owner, said, limit=8, token_budget=600)
-        profile = memory_store.profile_memories(self.db, caller.owner, limit=8)
+        recalled = self.memory.recall(owner, said, limit=8, token_budget=600)
+        profile = memory_store.profile_memories(self.db, owner, limit=8)
         prompt = system_prompt(profile, recalled)
         return replace(request, messages=with_system_prompt(request.messages, prompt))
 
-    def _queue_memory_job(self, request: ChatRequest, said: str, caller: Caller,
+    def _queue_memory_job(self, request: ChatRequest, said: str, owner: Owner,
                           conversation_id: str | None, message_ids: list[int]) -> None:
         user_ids = [i for i, m in zip(message_ids, request.messages[-len(message_ids):])
                     if m.get("role") == "user"] if message_ids else []
-        payload = job_payload(text=said, speaker=caller.user_id, said_at=datetime.now(UTC),
+        payload = job_payload(text=said, speaker=owner.user_id, said_at=datetime.now(UTC),
                               message_id=user_ids[-1] if user_ids else None,
                               conversation_id=conversation_id,
                               previous=_previous_assistant_text(request.messages))
-        memory_store.enqueue_job(self.db, caller.owner, payload)
+        memory_store.enqueue_job(self.db, owner, payload)
         if self.worker is not None:
             self.worker.notify()
 
     def _record_request(self, request: ChatRequest, conversation_id: str,
-                        caller: Caller) -> list[int]:
+                        owner: Owner) -> list[int]:
         conversations.ensure_conversation(
             self.db, conversation_id, model=self.engine.model_id,
-            org_id=caller.org_id, user_id=caller.user_id,
+            org_id=owner.org_id, user_id=owner.user_id,
         )
         stored = conversations.stored_message_count(
-            self.db, conversation_id, org_id=caller.org_id, user_id=caller.user_id
+            self.db, conversation_id, org_id=owner.org_id, user_id=owner.user_id
         )
         # Clients resend the whole history each turn; only what follows the stored part is new.
         new = request.messages[stored:] if len(request.messages) > stored else request.messages[-1:]
         return conversations.append_messages(
-            self.db, conversation_id, new, org_id=caller.org_id, user_id=caller.user_id
+            self.db, conversation_id, new, org_id=owner.org_id, user_id=owner.user_id
         )

@@ -83,11 +83,12 @@ class LocalBackend:
     """The engine loaded in this process, storing turns in the local database."""
 
     def __init__(self, settings: Settings, user: str):
-        from hearth.assistant.turn import Assistant, Caller
+        from hearth.assistant.turn import Assistant
         from hearth.engines.registry import create_engine
         from hearth.memory.service import MemoryService
         from hearth.memory.worker import MemoryWorker
         from hearth.store.db import Database
+        from hearth.store.owner import Owner
 
         db = Database.from_settings(settings)
         db.migrate()
@@ -96,7 +97,7 @@ class LocalBackend:
         if self.worker:
             self.worker.start()
         self._assistant = Assistant(create_engine(settings), db, memory, self.worker)
-        self._caller = Caller(user_id=user)
+        self._owner = Owner("local", user)
         self.model_id = self._assistant.engine.model_id
 
     def close(self) -> None:
@@ -109,7 +110,7 @@ class LocalBackend:
         from hearth.store import conversations
 
         views = conversations.list_conversations(self._assistant.db, limit=limit,
-                                                 user_id=self._caller.user_id)
+                                                 user_id=self._owner.user_id)
         return [{"id": v.id, "title": v.title, "updated_at": v.updated_at.timestamp()}
                 for v in views]
 
@@ -117,7 +118,7 @@ class LocalBackend:
         from hearth.store import conversations
 
         view = conversations.get_conversation(self._assistant.db, conversation_id,
-                                              user_id=self._caller.user_id)
+                                              user_id=self._owner.user_id)
         return [{"role": m.role, "content": m.content} for m in view.messages]
 
     async def stream(self, messages: list[dict[str, Any]],
@@ -126,7 +127,7 @@ class LocalBackend:
 
         async for delta in self._assistant.respond(
                 ChatRequest(messages=messages), conversation_id=conversation_id,
-                caller=self._caller, remember=self.worker is not None):
+                owner=self._owner, remember=self.worker is not None):
             if delta.content:
                 yield delta.content
 

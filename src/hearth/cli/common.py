@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,3 +37,12 @@ def one_line_errors() -> Iterator[None]:
         fail(exc.message)
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+def operator_actor() -> str:
+    """How the audit log names someone acting at this machine's command line."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        name = "unknown"
+    return f"operator {name} (cli)"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from hearth.cli import bench, chat, memory, models, serve
+from hearth.cli import admin, bench, chat, memory, models, serve
 
 app = typer.Typer(
     name="hearth",
-    help="Self-hosted AI on open-weight models: serve, chat, manage models, benchmark.",
+    help="Self-hosted AI on open-weight models: serve, chat, manage models and memories, administer, benchmark.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -17,3 +17,4 @@ app.command("chat")(chat.chat)
 app.add_typer(models.app, name="models")
 app.add_typer(bench.app, name="bench")
 app.add_typer(memory.app, name="memory")
+app.add_typer(admin.app, name="admin")

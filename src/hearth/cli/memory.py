@@ -1,8 +1,9 @@
 """``hearth memory``: see, search, forget, export and import what hearth remembers.
 
 The commands work on the local database directly (the one ``hearth serve`` and ``hearth chat``
-use), as one user of the local org: ``--user`` (or ``HEARTH_USER``), "local" by default,
-the same user ``hearth chat`` talks as.
+use), as one user: ``--user`` (or ``HEARTH_USER``), "local" by default, the same user
+``hearth chat`` talks as, in the org ``--org`` (or ``HEARTH_ORG``), "local" by default.
+Exports and deletions go on the audit log, as the operator's.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from hearth.api.memories.protocol import MemoryExport
-from hearth.cli.common import fail, one_line_errors
+from hearth.cli.common import fail, one_line_errors, operator_actor
 from hearth.config import Settings
+from hearth.governance import audit
 from hearth.memory.service import MemoryService
 from hearth.store import memories as store
 from hearth.store import memory_export
@@ -30,6 +32,7 @@ app = typer.Typer(help="See, search, forget, export and import memories.", no_ar
 
 User = Annotated[str, typer.Option("--user", envvar="HEARTH_USER",
                                    help="Whose memories (as in `hearth chat --user`).")]
+Org = Annotated[str, typer.Option("--org", envvar="HEARTH_ORG", help="The user's organisation.")]
 
 
 def _database() -> Database:
@@ -38,8 +41,9 @@ def _database() -> Database:
     return db
 
 
-def _owner(user: str) -> Owner:
-    return Owner(org_id="local", user_id=user)
+def _audit(db: Database, action: str, owner: Owner, details: dict) -> None:
+    audit.record(db, actor=operator_actor(), action=action, org_id=owner.org_id,
+                 target=f"{owner.org_id}/{owner.user_id}", details=details)
 
 
 def _day(when: datetime | None) -> str:
@@ -66,12 +70,13 @@ def _superseded(memory: MemoryRecord) -> str:
 @app.command("list")
 def list_memories(
     user: User = "local",
+    org: Org = "local",
     all_: Annotated[bool, typer.Option("--all", help="Include superseded memories.")] = False,
     limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 100,
 ) -> None:
     """Show a user's memories, newest first."""
     with one_line_errors():
-        records = store.list_memories(_database(), _owner(user), include_superseded=all_,
+        records = store.list_memories(_database(), Owner(org, user), include_superseded=all_,
                                       limit=limit)
     console = Console()
     if not records:
@@ -90,11 +95,12 @@ def list_memories(
 def search(
     query: Annotated[str, typer.Argument(help="Words or a question.")],
     user: User = "local",
+    org: Org = "local",
     limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
 ) -> None:
     """Find memories the way the assistant recalls them (words, meaning, time)."""
     with one_line_errors():
-        hits = MemoryService(_database()).recall(_owner(user), query, limit=limit)
+        hits = MemoryService(_database()).recall(Owner(org, user), query, limit=limit)
     console = Console()
     if not hits:
         console.print(f"Nothing in {user!r}'s memories matches.", highlight=False)
@@ -110,33 +116,40 @@ def forget(
     memory_id: Annotated[Optional[int], typer.Argument(help="Id shown by `hearth memory list`.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Forget everything about the user.")] = False,
     user: User = "local",
+    org: Org = "local",
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before --all.")] = False,
 ) -> None:
     """Delete a memory (or all of a user's) for good, from every table and index."""
     if (memory_id is None) == (not all_):
         fail("Name one memory id to forget, or --all to forget everything about the user.")
     with one_line_errors():
-        db, owner = _database(), _owner(user)
+        db, owner = _database(), Owner(org, user)
         if memory_id is not None:
             store.delete_memory(db, owner, memory_id)
+            _audit(db, "memory.delete", owner, {"memory_id": memory_id})
             typer.echo(f"Forgot memory {memory_id}.")
             return
         if not yes:
             count = store.count_memories(db, owner)
             typer.confirm(f"Forget all of {user!r}'s memories ({count} current)? "
                           "This cannot be undone.", abort=True)
-        typer.echo(f"Forgot {store.delete_all(db, owner)} memories of {user!r}.")
+        count = store.delete_all(db, owner)
+        _audit(db, "memory.delete_all", owner, {"memories": count})
+        typer.echo(f"Forgot {count} memories of {user!r}.")
 
 
 @app.command("export")
 def export_memories(
     user: User = "local",
+    org: Org = "local",
     output: Annotated[Optional[Path], typer.Option("--output", "-o",
                                                    help="File to write; default: stdout.")] = None,
 ) -> None:
     """Write all of a user's memories, history and sources included, as JSON."""
     with one_line_errors():
-        records = memory_export.all_memories(_database(), _owner(user))
+        db, owner = _database(), Owner(org, user)
+        records = memory_export.all_memories(db, owner)
+        _audit(db, "memory.export", owner, {"memories": len(records)})
     document = MemoryExport.from_records(records).model_dump_json(indent=2)
     if output is None:
         sys.stdout.write(document + "\n")
@@ -149,6 +162,7 @@ def export_memories(
 def import_memories(
     file: Annotated[Path, typer.Argument(help="A file written by `hearth memory export`.")],
     user: User = "local",
+    org: Org = "local",
 ) -> None:
     """Add the memories of an export file to a user's; ones already there are skipped."""
     try:
@@ -162,7 +176,7 @@ def import_memories(
     with one_line_errors():
         service = MemoryService(_database())
         result = memory_export.import_memories(
-            service.db, _owner(user), [m.to_portable() for m in document.memories],
+            service.db, Owner(org, user), [m.to_portable() for m in document.memories],
             service.embedder.embed)
     typer.echo(f"Imported {result.imported} memories for {user!r}"
                f" ({result.skipped} already there).")

@@ -1,13 +1,51 @@
-"""``hearth serve``: the OpenAI-compatible HTTP server."""
+"""``hearth serve``: the OpenAI-compatible HTTP server, in one process or several workers."""
 
 from __future__ import annotations
 
+import ipaddress
+import os
 from typing import Annotated, Optional
 
 import typer
 import uvicorn
 
-from hearth.cli.common import one_line_errors, settings_with, stderr
+from hearth.cli.common import fail, one_line_errors, settings_with, stderr
+from hearth.config import Settings
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _access_line(settings: Settings) -> str:
+    """Say plainly who can call this server; refuse to be open beyond this machine."""
+    from hearth.governance.tenancy import any_keys
+    from hearth.store.db import Database
+
+    db = Database.from_settings(settings)
+    db.migrate()
+    try:
+        keyed = any_keys(db)
+    finally:
+        db.dispose()
+    if keyed:
+        return "API keys required"
+    if not _loopback(settings.host):
+        fail(f"No API key exists, so this server would be open to anyone who can reach "
+             f"{settings.host}. Create one first (hearth admin user create local <you> --role "
+             "owner; hearth admin key create local <you>) or listen on 127.0.0.1.")
+    return ("[bold yellow]open: no API keys exist yet, so anyone on this machine may call it"
+            "[/]; create one with 'hearth admin key create' to require keys")
+
+
+def app_from_environment():
+    """The app factory each worker process calls; settings arrive as HEARTH_* variables."""
+    from hearth.api.app import create_app
+
+    return create_app(Settings())
 
 
 def serve(
@@ -19,21 +57,32 @@ def serve(
     parallel: Annotated[Optional[int], typer.Option(
         help="Sequences decoded together in one batch.")] = None,
     context_length: Annotated[Optional[int], typer.Option(help="Tokens per sequence.")] = None,
+    workers: Annotated[Optional[int], typer.Option(
+        help="Server processes; each loads its own engine. Limits and usage are shared "
+             "through the database.")] = None,
 ) -> None:
     """Serve the model behind an OpenAI-compatible API (/v1/chat/completions and more)."""
     with one_line_errors():
         settings = settings_with(host=host, port=port, model=model, engine=engine,
                                  threads=threads, parallel=parallel,
-                                 context_length=context_length)
-        from hearth.api.app import create_app
+                                 context_length=context_length, workers=workers)
+        access = _access_line(settings)
+        where = (f"http://{settings.host}:{settings.port}/v1 ({access}); "
+                 f"data in {settings.home}")
+        if settings.workers == 1:
+            from hearth.api.app import create_app
 
-        app = create_app(settings)
-        auth = "API key required" if settings.api_key else "open: no API key set, keep it on 127.0.0.1"
-        stderr.print(
-            f"hearth serving [bold]{app.state.engine.model_id}[/] on "
-            f"http://{settings.host}:{settings.port}/v1 ({auth}); data in {settings.home}",
-            soft_wrap=True,
-            highlight=False,
-        )
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
+            app = create_app(settings)
+            stderr.print(f"hearth serving [bold]{app.state.engine.model_id}[/] on {where}",
+                         soft_wrap=True, highlight=False)
+            uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
+                        timeout_graceful_shutdown=5)
+            return
+        # Worker processes build their own app from the environment: hand the flags on.
+        for name, value in settings.model_dump(exclude_defaults=True).items():
+            os.environ[f"HEARTH_{name.upper()}"] = str(value)
+        stderr.print(f"hearth serving [bold]{settings.model}[/] with {settings.workers} "
+                     f"workers on {where}", soft_wrap=True, highlight=False)
+        uvicorn.run("hearth.cli.serve:app_from_environment", factory=True, host=settings.host,
+                    port=settings.port, workers=settings.workers, log_level="warning",
                     timeout_graceful_shutdown=5)

@@ -37,6 +37,7 @@ class ChatRequest:
     response_format: dict[str, Any] | None = None
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None
+    priority: int = 0  # the caller's plan: higher is admitted first when the queue is full
 
 
 @dataclass

@@ -72,7 +72,7 @@ class FakeEngine:
     async def chat(self, request: ChatRequest) -> AsyncIterator[Delta]:
         prompt_tokens = self._prompt_tokens(request)
         budget = completion_budget(self.context_length, prompt_tokens, request.max_tokens)
-        async with self.admission.slot():
+        async with self.admission.slot(request.priority):
             async for delta in self._generate(request, prompt_tokens, budget):
                 yield delta
 

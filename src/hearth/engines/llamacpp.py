@@ -125,7 +125,7 @@ class LlamaCppEngine:
         prompt = self._tokenize(self._template.render(request.messages, tools), special=True)
         budget = completion_budget(self.context_length, len(prompt), request.max_tokens)
         grammar = self._grammar(request)
-        async with self.admission.slot():
+        async with self.admission.slot(request.priority):
             async for delta in self._generate(request, prompt, budget, grammar, tools):
                 yield delta
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, Update, func, select, update
+from sqlalchemy import Select, Update, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -247,3 +247,15 @@ def latest_conversation(db: Database, *, org_id: str = LOCAL,
     """The caller's most recently updated conversation (to continue it), without messages."""
     latest = list_conversations(db, limit=1, org_id=org_id, user_id=user_id)
     return latest[0] if latest else None
+
+
+def delete_idle_before(db: Database, org_id: str, cutoff: datetime) -> int:
+    """Retention: delete an org's conversations not updated since ``cutoff``, with their
+    messages; returns how many conversations went."""
+    with db.session() as session:
+        ids = list(session.scalars(select(Conversation.id).where(
+            Conversation.org_id == org_id, Conversation.updated_at < cutoff)))
+        if ids:
+            session.execute(delete(Message).where(Message.conversation_id.in_(ids)))
+            session.execute(delete(Conversation).where(Conversation.id.in_(ids)))
+        return len(ids)

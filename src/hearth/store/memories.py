@@ -253,6 +253,17 @@ def delete_all(db: Database, owner: Owner) -> int:
         return len(ids)
 
 
+def delete_recorded_before(db: Database, org_id: str, cutoff: datetime) -> int:
+    """Retention: forget every memory of an org recorded before ``cutoff``, queued work too."""
+    with db.session() as session:
+        ids = list(session.scalars(select(Memory.id).where(Memory.org_id == org_id,
+                                                           Memory.created_at < cutoff)))
+        _delete(session, ids)
+        session.execute(delete(MemoryJob).where(MemoryJob.org_id == org_id,
+                                                MemoryJob.created_at < cutoff))
+        return len(ids)
+
+
 def _delete(session: Session, ids: list[int]) -> None:
     if not ids:
         return

@@ -1,13 +1,20 @@
 """``POST /v1/chat/completions``."""
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Request
 
+from hearth.api.auth import authorised
 from hearth.api.chat.protocol import ChatCompletionRequest
-from hearth.api.deps import authorise
+from hearth.governance.gate import Pass
 
 router = APIRouter()
 
+# Held to the plan's token and concurrent-stream limits as well as its request rate.
+chat_generation = authorised("chat", generates=True)
 
-@router.post("/v1/chat/completions", dependencies=[Depends(authorise)])
-async def create_chat_completion(body: ChatCompletionRequest, request: Request):
-    return await request.app.state.chat.create(body, request)
+
+@router.post("/v1/chat/completions")
+async def create_chat_completion(body: ChatCompletionRequest, request: Request,
+                                 admitted: Annotated[Pass, Depends(chat_generation)]):
+    return await request.app.state.chat.create(body, request, admitted)

@@ -12,16 +12,20 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from hearth.api.auth import named_user
 from hearth.api.chat.protocol import ChatCompletionRequest
-from hearth.api.deps import end_user
 from hearth.api.errors import error_body
+from hearth.api.metering import RequestMeter
 from hearth.api.metrics import Metrics
-from hearth.assistant.turn import Assistant, Caller
+from hearth.assistant.turn import Assistant
 from hearth.engines.base import ChatRequest, Delta, ToolCall
 from hearth.errors import HearthError, InvalidRequest, ModelNotFound
+from hearth.governance.energy import EnergyMeter
+from hearth.governance.gate import Pass
 
 
-def to_engine_request(body: ChatCompletionRequest, max_tokens_limit: int) -> ChatRequest:
+def to_engine_request(body: ChatCompletionRequest, max_tokens_limit: int,
+                      priority: int = 0) -> ChatRequest:
     if body.token_limit is not None and body.token_limit > max_tokens_limit:
         raise InvalidRequest(
             f"max_tokens is {body.token_limit}; this server allows at most {max_tokens_limit}.",
@@ -42,6 +46,7 @@ def to_engine_request(body: ChatCompletionRequest, max_tokens_limit: int) -> Cha
         response_format=fmt.model_dump(by_alias=True) if fmt and fmt.type != "text" else None,
         tools=[t.model_dump(exclude_none=True) for t in body.tools] if body.tools else None,
         tool_choice=body.tool_choice,
+        priority=priority,
     )
 
 
@@ -64,56 +69,74 @@ def _usage(delta: Delta) -> dict[str, int]:
 class ChatServing:
     """The logic behind ``POST /v1/chat/completions``; the router only hands requests in."""
 
-    def __init__(self, assistant: Assistant, metrics: Metrics, max_tokens_limit: int):
+    def __init__(self, assistant: Assistant, metrics: Metrics, energy: EnergyMeter,
+                 max_tokens_limit: int):
         self.assistant = assistant
         self.metrics = metrics
+        self.energy = energy
         self.max_tokens_limit = max_tokens_limit
 
     @property
     def model_id(self) -> str:
         return self.assistant.engine.model_id
 
-    async def create(self, body: ChatCompletionRequest, request: Request):
+    async def create(self, body: ChatCompletionRequest, request: Request, admitted: Pass):
+        meter = RequestMeter(self.assistant.db, self.energy, admitted, model=self.model_id,
+                             route="chat.completions",
+                             in_flight=self.assistant.engine.queue_depth() + 1)
+        try:
+            return await self._create(body, request, admitted, meter)
+        except Exception as exc:  # refused or failed before any answer: still on record
+            await meter.settle(exc.status if isinstance(exc, HearthError) else 500)
+            raise
+
+    async def _create(self, body: ChatCompletionRequest, request: Request, admitted: Pass,
+                      meter: RequestMeter):
         if body.model != self.model_id:
             raise ModelNotFound(
                 f"The model {body.model!r} does not exist; this server serves {self.model_id!r}.",
                 param="model",
             )
-        engine_request = to_engine_request(body, self.max_tokens_limit)
-        user = body.user or end_user(request)
+        principal = admitted.principal
+        engine_request = to_engine_request(body, self.max_tokens_limit, principal.priority)
+        named = body.user or named_user(request)
+        owner = principal.owner_for(named)
         memory_off = "off" in (request.headers.get("x-hearth-memory"),
                                (body.metadata or {}).get("memory"))
         deltas = self.assistant.respond(
-            engine_request, conversation_id=body.conversation_id,
-            caller=Caller(user_id=user) if user else Caller(),
-            remember=user is not None and not memory_off,
+            engine_request, conversation_id=body.conversation_id, owner=owner,
+            remember=named is not None and not memory_off and "memory:write" in principal.scopes,
         )
         started = time.perf_counter()
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
-            first = await self._first_delta(deltas, started)  # errors before streaming -> 4xx
+            first = await self._first_delta(deltas, started, meter)  # errors here -> 4xx
             return StreamingResponse(
-                self._sse(first, deltas, completion_id, include_usage),
+                self._sse(first, deltas, completion_id, include_usage, meter),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
-        return await self._until_disconnect(request, self._whole(deltas, completion_id, started))
+        return await self._until_disconnect(
+            request, self._whole(deltas, completion_id, started, meter), meter)
 
-    async def _first_delta(self, deltas: AsyncIterator[Delta], started: float) -> Delta:
+    async def _first_delta(self, deltas: AsyncIterator[Delta], started: float,
+                           meter: RequestMeter) -> Delta:
         first = await anext(deltas)
         self.metrics.ttft.observe(time.perf_counter() - started)
+        meter.first_token()
         return first
 
     async def _whole(self, deltas: AsyncIterator[Delta], completion_id: str,
-                     started: float) -> JSONResponse:
+                     started: float, meter: RequestMeter) -> JSONResponse:
         parts: list[str] = []
-        last = await self._first_delta(deltas, started)
+        last = await self._first_delta(deltas, started, meter)
         parts.append(last.content)
         async for delta in deltas:
             parts.append(delta.content)
             last = delta
         self.metrics.count_tokens(last.prompt_tokens, last.completion_tokens)
+        await meter.settle(200, last.prompt_tokens, last.completion_tokens)
         message: dict[str, Any] = {"role": "assistant", "content": "".join(parts) or None}
         if last.tool_calls:
             message["tool_calls"] = _tool_calls_json(last.tool_calls)
@@ -125,7 +148,8 @@ class ChatServing:
             "usage": _usage(last),
         })
 
-    async def _until_disconnect(self, request: Request, work) -> JSONResponse:
+    async def _until_disconnect(self, request: Request, work,
+                                meter: RequestMeter) -> JSONResponse:
         """Run ``work`` but cancel it (freeing its engine slot) if the client goes away."""
         task = asyncio.ensure_future(work)
         while not task.done():
@@ -136,11 +160,12 @@ class ChatServing:
         try:
             return await task
         except asyncio.CancelledError:
+            await meter.settle(499)
             return JSONResponse(error_body("Client disconnected.", "invalid_request_error"),
                                 status_code=499)
 
     async def _sse(self, first: Delta, deltas: AsyncIterator[Delta], completion_id: str,
-                   include_usage: bool) -> AsyncIterator[str]:
+                   include_usage: bool, meter: RequestMeter) -> AsyncIterator[str]:
         created = int(time.time())
 
         def chunk(delta_obj: dict[str, Any], finish: str | None, usage=None) -> str:
@@ -163,6 +188,7 @@ class ChatServing:
                         yield chunk({"tool_calls": _tool_calls_json(delta.tool_calls, True)}, None)
                     yield chunk({}, delta.finish_reason)
                     self.metrics.count_tokens(delta.prompt_tokens, delta.completion_tokens)
+                    await meter.settle(200, delta.prompt_tokens, delta.completion_tokens)
                     if include_usage:
                         usage_chunk = {"id": completion_id, "object": "chat.completion.chunk",
                                        "created": created, "model": self.model_id,
@@ -172,6 +198,8 @@ class ChatServing:
                 delta = await anext(deltas)
             yield "data: [DONE]\n\n"
         except HearthError as exc:
+            await meter.settle(exc.status)
             yield f"data: {json.dumps(error_body(exc.message, exc.type, exc.param, exc.code))}\n\n"
         finally:
             await deltas.aclose()
+            await meter.settle(499)  # the client left mid-stream (no-op once settled)

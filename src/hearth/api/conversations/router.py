@@ -11,24 +11,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from hearth.api.auth import chat_owner
 from hearth.api.conversations.protocol import (
     ConversationList,
     ConversationObject,
     ConversationSummary,
 )
-from hearth.api.deps import authorise, end_user
 from hearth.store import conversations
 from hearth.store.db import Database
 from hearth.store.owner import Owner
 
-router = APIRouter(dependencies=[Depends(authorise)])
-
-
-def current_owner(request: Request) -> Owner:
-    """Whose conversations a request may see: the named end user, else the local user.
-    When auth lands, this dependency, and nothing in the routes, changes."""
-    return Owner(org_id="local", user_id=end_user(request) or "local")
-
+router = APIRouter()
 
 def database(request: Request) -> Database:
     db: Database = request.app.state.db
@@ -38,7 +31,7 @@ def database(request: Request) -> Database:
 @router.get("/v1/conversations", response_model=ConversationList)
 async def list_conversations(
     db: Annotated[Database, Depends(database)],
-    owner: Annotated[Owner, Depends(current_owner)],
+    owner: Annotated[Owner, Depends(chat_owner)],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ConversationList:
     views = await run_in_threadpool(
@@ -52,7 +45,7 @@ async def list_conversations(
 async def get_conversation(
     conversation_id: str,
     db: Annotated[Database, Depends(database)],
-    owner: Annotated[Owner, Depends(current_owner)],
+    owner: Annotated[Owner, Depends(chat_owner)],
 ) -> ConversationObject:
     view = await run_in_threadpool(
         conversations.get_conversation, db, conversation_id,

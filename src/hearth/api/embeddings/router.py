@@ -2,12 +2,15 @@
 
 import base64
 import struct
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from hearth.api.deps import authorise
+from hearth.api.auth import chat_key
 from hearth.api.embeddings.protocol import EmbeddingRequest
+from hearth.api.metering import RequestMeter
 from hearth.errors import InvalidRequest, ModelNotFound
+from hearth.governance.gate import Pass
 
 router = APIRouter()
 
@@ -19,8 +22,9 @@ def _encode(vector: list[float], encoding: str) -> list[float] | str:
     return vector
 
 
-@router.post("/v1/embeddings", dependencies=[Depends(authorise)])
-async def create_embeddings(body: EmbeddingRequest, request: Request) -> dict:
+@router.post("/v1/embeddings")
+async def create_embeddings(body: EmbeddingRequest, request: Request,
+                            admitted: Annotated[Pass, Depends(chat_key)]) -> dict:
     engine = request.app.state.engine
     if body.model != engine.model_id:
         raise ModelNotFound(f"The model {body.model!r} does not exist; this server serves "
@@ -31,7 +35,11 @@ async def create_embeddings(body: EmbeddingRequest, request: Request) -> dict:
         raise InvalidRequest(str(exc), param="input") from None
     if body.dimensions is not None:
         raise InvalidRequest("dimensions is not supported by this model.", param="dimensions")
+    meter = RequestMeter(request.app.state.db, request.app.state.energy, admitted,
+                         model=engine.model_id, route="embeddings",
+                         in_flight=engine.queue_depth() + 1)
     vectors, tokens = await engine.embed(texts)
+    await meter.settle(200, prompt_tokens=tokens)
     return {
         "object": "list",
         "model": engine.model_id,

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from hearth.api.deps import authorise, end_user
+from hearth.api.auth import memory_reader, memory_writer, reading_owner, writing_owner
 from hearth.api.memories.protocol import (
     CreateMemory,
     DeletedMemories,
@@ -28,28 +28,18 @@ from hearth.api.memories.protocol import (
     SourceList,
     SourceObject,
 )
-from hearth.errors import InvalidRequest, NotFound
+from hearth.errors import NotFound
+from hearth.governance import audit
+from hearth.governance.gate import Pass
 from hearth.memory.service import MemoryService
 from hearth.store import memories as store
 from hearth.store import memory_export
 from hearth.store.memories import Owner, SourceRef
 
-router = APIRouter(dependencies=[Depends(authorise)])
+router = APIRouter()
 
 # Provenance of a memory a user created through this API rather than in a chat.
 STATED_THROUGH_API = SourceRef(ref="api")
-
-
-def memory_owner(request: Request) -> Owner:
-    """Whose memories a request sees: the end user named by ``X-Hearth-User``, in the local
-    org. When API keys and orgs land, this function, and nothing in the routes, changes."""
-    user = end_user(request)
-    if user is None:
-        raise InvalidRequest(
-            "Memories belong to a user: name one with the 'X-Hearth-User' header.",
-            param="X-Hearth-User", code="missing_user",
-        )
-    return Owner(org_id="local", user_id=user)
 
 
 def memory_service(request: Request) -> MemoryService:
@@ -61,13 +51,24 @@ def memory_service(request: Request) -> MemoryService:
     return service
 
 
+async def _audit(service: MemoryService, admitted: Pass, action: str, owner: Owner,
+                 details: dict) -> None:
+    """Exports and deletions go on the audit log (what and whose, never the memories' text)."""
+    await run_in_threadpool(audit.record, service.db, actor=admitted.principal.actor,
+                            action=action, org_id=owner.org_id,
+                            target=f"{owner.org_id}/{owner.user_id}", details=details)
+
+
 Service = Annotated[MemoryService, Depends(memory_service)]
-CurrentOwner = Annotated[Owner, Depends(memory_owner)]
+# Whose memories a request reaches: the key's user, or the end user it names (X-Hearth-User)
+# where its role allows; reading and changing need different scopes.
+Reader = Annotated[Owner, Depends(reading_owner)]
+Writer = Annotated[Owner, Depends(writing_owner)]
 
 
 @router.get("/v1/memories", response_model=MemoryList)
 async def list_memories(
-    service: Service, owner: CurrentOwner,
+    service: Service, owner: Reader,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
     kind: Annotated[Kind | None, Query()] = None,
@@ -83,7 +84,7 @@ async def list_memories(
 
 @router.get("/v1/memories/search", response_model=SearchResults)
 async def search_memories(
-    service: Service, owner: CurrentOwner,
+    service: Service, owner: Reader,
     q: Annotated[str, Query(min_length=1, max_length=2000)],
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> SearchResults:
@@ -93,14 +94,16 @@ async def search_memories(
 
 
 @router.get("/v1/memories/export", response_model=MemoryExport)
-async def export_memories(service: Service, owner: CurrentOwner) -> MemoryExport:
+async def export_memories(service: Service, owner: Reader,
+                          admitted: Annotated[Pass, Depends(memory_reader)]) -> MemoryExport:
     records = await run_in_threadpool(memory_export.all_memories, service.db, owner)
+    await _audit(service, admitted, "memory.export", owner, {"memories": len(records)})
     return MemoryExport.from_records(records)
 
 
 @router.post("/v1/memories/import", response_model=ImportedMemories)
 async def import_memories(body: MemoryExport, service: Service,
-                          owner: CurrentOwner) -> ImportedMemories:
+                          owner: Writer) -> ImportedMemories:
     """Add an export's memories to this user's (texts are embedded again); repeats are skipped."""
     result = await run_in_threadpool(
         memory_export.import_memories, service.db, owner,
@@ -111,7 +114,7 @@ async def import_memories(body: MemoryExport, service: Service,
 
 @router.post("/v1/memories", response_model=MemoryObject, status_code=201)
 async def create_memory(body: CreateMemory, service: Service,
-                        owner: CurrentOwner) -> MemoryObject:
+                        owner: Writer) -> MemoryObject:
     record = await run_in_threadpool(
         service.add, owner, text=body.text, kind=body.kind,
         observed_at=body.observed_at or datetime.now(UTC), importance=body.importance,
@@ -121,20 +124,23 @@ async def create_memory(body: CreateMemory, service: Service,
 
 
 @router.delete("/v1/memories", response_model=DeletedMemories)
-async def forget_everything(service: Service, owner: CurrentOwner) -> DeletedMemories:
+async def forget_everything(service: Service, owner: Writer,
+                            admitted: Annotated[Pass, Depends(memory_writer)]
+                            ) -> DeletedMemories:
     """Hard-delete every memory of this user, index entries and provenance included."""
     count = await run_in_threadpool(store.delete_all, service.db, owner)
+    await _audit(service, admitted, "memory.delete_all", owner, {"memories": count})
     return DeletedMemories(deleted=count)
 
 
 @router.get("/v1/memories/{memory_id}", response_model=MemoryObject)
-async def get_memory(memory_id: int, service: Service, owner: CurrentOwner) -> MemoryObject:
+async def get_memory(memory_id: int, service: Service, owner: Reader) -> MemoryObject:
     record = await run_in_threadpool(store.get_memory, service.db, owner, memory_id)
     return MemoryObject.from_record(record)
 
 
 @router.get("/v1/memories/{memory_id}/sources", response_model=SourceList)
-async def memory_sources(memory_id: int, service: Service, owner: CurrentOwner) -> SourceList:
+async def memory_sources(memory_id: int, service: Service, owner: Reader) -> SourceList:
     """Why hearth knows this: the messages (or references) the memory was drawn from."""
     record = await run_in_threadpool(store.get_memory, service.db, owner, memory_id)
     return SourceList(memory_id=record.id,
@@ -143,27 +149,29 @@ async def memory_sources(memory_id: int, service: Service, owner: CurrentOwner) 
 
 @router.patch("/v1/memories/{memory_id}", response_model=MemoryObject)
 async def edit_memory(memory_id: int, body: EditMemory, service: Service,
-                      owner: CurrentOwner) -> MemoryObject:
+                      owner: Writer) -> MemoryObject:
     record = await run_in_threadpool(service.edit, owner, memory_id,
                                      **body.model_dump(exclude_none=True))
     return MemoryObject.from_record(record)
 
 
 @router.post("/v1/memories/{memory_id}/pin", response_model=MemoryObject)
-async def pin_memory(memory_id: int, service: Service, owner: CurrentOwner) -> MemoryObject:
+async def pin_memory(memory_id: int, service: Service, owner: Writer) -> MemoryObject:
     """Pinned memories come first in what the assistant is told about the user."""
     record = await run_in_threadpool(service.edit, owner, memory_id, pinned=True)
     return MemoryObject.from_record(record)
 
 
 @router.post("/v1/memories/{memory_id}/unpin", response_model=MemoryObject)
-async def unpin_memory(memory_id: int, service: Service, owner: CurrentOwner) -> MemoryObject:
+async def unpin_memory(memory_id: int, service: Service, owner: Writer) -> MemoryObject:
     record = await run_in_threadpool(service.edit, owner, memory_id, pinned=False)
     return MemoryObject.from_record(record)
 
 
 @router.delete("/v1/memories/{memory_id}", status_code=204)
-async def forget_memory(memory_id: int, service: Service, owner: CurrentOwner) -> Response:
+async def forget_memory(memory_id: int, service: Service, owner: Writer,
+                        admitted: Annotated[Pass, Depends(memory_writer)]) -> Response:
     """Hard delete: the row, its provenance and its full-text and vector index entries."""
     await run_in_threadpool(store.delete_memory, service.db, owner, memory_id)
+    await _audit(service, admitted, "memory.delete", owner, {"memory_id": memory_id})
     return Response(status_code=204)

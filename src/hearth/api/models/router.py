@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Depends, Request
 
-from hearth.api.deps import authorise
+from hearth.api.auth import any_key
 from hearth.errors import ModelNotFound
 
 router = APIRouter()
@@ -13,12 +13,12 @@ def _card(request: Request) -> dict:
             "created": request.app.state.started_at, "owned_by": "hearth"}
 
 
-@router.get("/v1/models", dependencies=[Depends(authorise)])
+@router.get("/v1/models", dependencies=[Depends(any_key)])
 async def list_models(request: Request) -> dict:
     return {"object": "list", "data": [_card(request)]}
 
 
-@router.get("/v1/models/{model_id:path}", dependencies=[Depends(authorise)])
+@router.get("/v1/models/{model_id:path}", dependencies=[Depends(any_key)])
 async def get_model(model_id: str, request: Request) -> dict:
     card = _card(request)
     if model_id != card["id"]:

@@ -1,0 +1,63 @@
+"""Authorisation in one place: every route declares what it needs, this module decides.
+
+A request's bearer key is resolved, scope-checked and held to its plan's limits by
+``hearth.governance.gate`` in one database transaction; routes receive the resulting
+``Pass`` (or the ``Owner`` whose data they may reach) and never look at keys themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from hearth.governance.gate import Pass, admit
+from hearth.store.owner import Owner
+
+
+def bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def named_user(request: Request) -> str | None:
+    """The end user a request speaks for (``X-Hearth-User``), when the client names one."""
+    return (request.headers.get("x-hearth-user") or "").strip() or None
+
+
+def authorised(scope: str | None, *, generates: bool = False
+               ) -> Callable[[Request], Awaitable[Pass]]:
+    """A dependency admitting requests whose key holds ``scope`` (None: any valid key)."""
+    async def dependency(request: Request) -> Pass:
+        return await run_in_threadpool(admit, request.app.state.db, bearer(request),
+                                       scope=scope, generates=generates)
+
+    dependency.__name__ = f"authorised_{(scope or 'any').replace(':', '_')}"
+    return dependency
+
+
+any_key = authorised(None)
+chat_key = authorised("chat")
+memory_reader = authorised("memory:read")
+memory_writer = authorised("memory:write")
+admin_key = authorised("admin")
+
+
+def _owner(request: Request, admitted: Pass) -> Owner:
+    return admitted.principal.owner_for(named_user(request))
+
+
+async def chat_owner(request: Request, admitted: Annotated[Pass, Depends(chat_key)]) -> Owner:
+    return _owner(request, admitted)
+
+
+async def reading_owner(request: Request,
+                        admitted: Annotated[Pass, Depends(memory_reader)]) -> Owner:
+    return _owner(request, admitted)
+
+
+async def writing_owner(request: Request,
+                        admitted: Annotated[Pass, Depends(memory_writer)]) -> Owner:
+    return _owner(request, admitted)

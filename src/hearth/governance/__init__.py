@@ -1,0 +1,1 @@
+"""Governance: organisations, users, roles, API keys, plans and quotas, usage and audit."""

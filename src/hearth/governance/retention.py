@@ -1,0 +1,55 @@
+"""Retention: each org says how long conversations and memories are kept; the purge deletes
+what expired, from every table and index. It also drops spent quota counters and leases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select
+
+from hearth.governance import audit
+from hearth.governance.gate import release_expired
+from hearth.store import conversations
+from hearth.store import memories as memory_store
+from hearth.store.db import Database
+from hearth.store.tables import Org, UsageCounter
+
+COUNTER_KEEP = timedelta(days=2)  # the longest window (a day) plus slack
+
+
+@dataclass
+class Purged:
+    conversations: int = 0
+    memories: int = 0
+    counters: int = 0
+    leases: int = 0
+
+
+def purge(db: Database, *, actor: str = "hearth (retention)",
+          now: datetime | None = None) -> Purged:
+    now = now or datetime.now(UTC)
+    result = Purged()
+    with db.session() as session:
+        orgs = session.execute(select(Org.id, Org.conversation_retention_days,
+                                      Org.memory_retention_days)).all()
+    for org_id, conversation_days, memory_days in orgs:
+        done = Purged()
+        if conversation_days is not None:
+            done.conversations = conversations.delete_idle_before(
+                db, org_id, now - timedelta(days=conversation_days))
+        if memory_days is not None:
+            done.memories = memory_store.delete_recorded_before(
+                db, org_id, now - timedelta(days=memory_days))
+        if done.conversations or done.memories:
+            audit.record(db, actor=actor, action="retention.purge", org_id=org_id,
+                         target=org_id, details={"conversations": done.conversations,
+                                                 "memories": done.memories})
+        result.conversations += done.conversations
+        result.memories += done.memories
+    with db.locked_session(relaxed=True) as session:
+        oldest_window = int((now - COUNTER_KEEP).timestamp())
+        result.counters = session.execute(delete(UsageCounter).where(
+            UsageCounter.window_start < oldest_window)).rowcount or 0
+        result.leases = release_expired(session, now)
+    return result

@@ -1,0 +1,70 @@
+"""Usage reports: what was used, summed by user, key, model or org over a time range."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import func, select
+
+from hearth.store.db import Database
+from hearth.store.tables import UsageRecord
+
+GroupBy = Literal["user", "key", "model", "org"]
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    group: str
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    energy_joules: float
+    busy_seconds: float
+    mean_ttft_ms: float | None
+
+
+def _group_column(group_by: GroupBy):
+    if group_by == "user":
+        return UsageRecord.org_id + "/" + UsageRecord.user_id
+    if group_by == "key":
+        return func.coalesce(UsageRecord.key_id, "(no key)")
+    if group_by == "model":
+        return UsageRecord.model
+    return UsageRecord.org_id
+
+
+def report(db: Database, *, group_by: GroupBy = "user", org_id: str | None = None,
+           start: datetime | None = None, end: datetime | None = None) -> list[UsageRow]:
+    """Sums per group for requests recorded in [start, end); ``org_id`` narrows to one org."""
+    group = _group_column(group_by).label("group")
+    query = select(
+        group, func.count(), func.sum(UsageRecord.prompt_tokens),
+        func.sum(UsageRecord.completion_tokens), func.sum(UsageRecord.energy_joules),
+        func.sum(UsageRecord.duration_ms), func.avg(UsageRecord.ttft_ms),
+    ).group_by(group).order_by(group)
+    if org_id is not None:
+        query = query.where(UsageRecord.org_id == org_id)
+    if start is not None:
+        query = query.where(UsageRecord.at >= start)
+    if end is not None:
+        query = query.where(UsageRecord.at < end)
+    with db.session() as session:
+        rows = session.execute(query).all()
+    return [UsageRow(group=g, requests=int(n), prompt_tokens=int(p or 0),
+                     completion_tokens=int(c or 0), energy_joules=round(float(e or 0), 3),
+                     busy_seconds=round(float(d or 0) / 1000, 3),
+                     mean_ttft_ms=round(float(t), 2) if t is not None else None)
+            for g, n, p, c, e, d, t in rows]
+
+
+def to_csv(rows: list[UsageRow]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(UsageRow.__dataclass_fields__))
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(asdict(row))
+    return out.getvalue()
