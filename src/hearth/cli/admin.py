@@ -224,23 +224,14 @@ def plan_set(
 # --- usage, audit, purge ----------------------------------------------------------------
 
 
-def _parse_time(value: str | None, option: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        fail(f"{option} must be a date or time like 2026-11-01 or 2026-11-01T12:00.")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 @app.command("usage")
 def usage_report(
     group_by: Annotated[str, typer.Option(help="user, key, model or org.")] = "user",
     start: Annotated[Optional[str], typer.Option("--from", help="From (UTC, inclusive).")] = None,
     end: Annotated[Optional[str], typer.Option("--to", help="To (UTC, exclusive).")] = None,
     org: Annotated[Optional[str], typer.Option(help="Only this org.")] = None,
-    csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Write CSV here ('-': stdout).")] = None,
+    csv_file: Annotated[Optional[Path], typer.Option(
+        "--csv", help="Write CSV here ('-': stdout).")] = None,
 ) -> None:
     """Requests, tokens, time and energy per user, key, model or org."""
     if group_by not in ("user", "key", "model", "org"):
@@ -248,7 +239,8 @@ def usage_report(
     with one_line_errors():
         db = _database()
         rows = usage.report(db, group_by=group_by, org_id=org,  # type: ignore[arg-type]
-                            start=_parse_time(start, "--from"), end=_parse_time(end, "--to"))
+                            start=usage.parse_time(start, "--from"),
+                            end=usage.parse_time(end, "--to"))
         audit.record(db, actor=operator_actor(), action="usage.read", org_id=org,
                      target=org or "*", details={"group_by": group_by, "from": start, "to": end})
     if csv_file is not None:

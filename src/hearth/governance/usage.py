@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from sqlalchemy import func, select
 
+from hearth.errors import InvalidRequest
 from hearth.store.db import Database
 from hearth.store.tables import UsageRecord
 
@@ -25,6 +26,18 @@ class UsageRow:
     energy_joules: float
     busy_seconds: float
     mean_ttft_ms: float | None
+
+
+def parse_time(value: str | None, param: str) -> datetime | None:
+    """A report bound: a date or an ISO time; without an offset it is read as UTC."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidRequest(f"{param} must be a date or time like 2026-11-01 or "
+                             "2026-11-01T12:00.", param=param) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _group_column(group_by: GroupBy):

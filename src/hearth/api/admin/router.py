@@ -8,7 +8,6 @@ changes are the operator's alone, so nobody can raise their own limits.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -185,8 +184,8 @@ async def set_plan(name: str, body: SetPlan, principal: Admin, db: DB) -> PlanOb
 async def usage_report(
     principal: Admin, db: DB,
     group_by: usage.GroupBy = "user",
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    start: Annotated[str | None, Query(alias="from", description="Date or time (UTC).")] = None,
+    end: Annotated[str | None, Query(alias="to", description="Exclusive.")] = None,
     org: str | None = None,
     format: Literal["json", "csv"] = "json",
 ):
@@ -194,11 +193,11 @@ async def usage_report(
     org_id = _reachable(principal, org) if org else (
         None if principal.is_platform_admin else principal.org_id)
     rows = await run_in_threadpool(usage.report, db, group_by=group_by, org_id=org_id,
-                                   start=start, end=end)
+                                   start=usage.parse_time(start, "from"),
+                                   end=usage.parse_time(end, "to"))
     await run_in_threadpool(audit.record, db, actor=principal.actor, action="usage.read",
                             org_id=org_id, target=org_id or "*",
-                            details={"group_by": group_by, "from": start and start.isoformat(),
-                                     "to": end and end.isoformat()})
+                            details={"group_by": group_by, "from": start, "to": end})
     if format == "csv":
         return Response(usage.to_csv(rows), media_type="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="usage.csv"'})
