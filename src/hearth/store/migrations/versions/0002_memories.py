@@ -43,12 +43,12 @@ SEARCH_INDEXES = {
         create=(
             # ``owner`` holds one token per owner, so a MATCH on it narrows the search inside
             # the index; it carries no weight in the ranking.
-            "CREATE VIRTUAL TABLE memories_fts USING fts5(text, owner, "
-            "tokenize='porter unicode61')",
+            ("CREATE VIRTUAL TABLE memories_fts USING fts5(text, owner, "
+             "tokenize='porter unicode61')"),
             "INSERT INTO memories_fts(memories_fts, rank) VALUES ('rank', 'bm25(1.0, 0.0)')",
-            "CREATE VIRTUAL TABLE memories_vec USING vec0(memory_id integer primary key, "
-            f"owner text partition key, embedding float[{EMBEDDING_DIMENSIONS}] "
-            "distance_metric=cosine)",
+            ("CREATE VIRTUAL TABLE memories_vec USING vec0(memory_id integer primary key, "
+             f"owner text partition key, embedding float[{EMBEDDING_DIMENSIONS}] "
+             "distance_metric=cosine)"),
         ),
         drop=("DROP TABLE memories_vec", "DROP TABLE memories_fts"),
     ),
@@ -56,21 +56,21 @@ SEARCH_INDEXES = {
         create=(
             "CREATE EXTENSION IF NOT EXISTS vector",
             # English stemming, as close as PostgreSQL comes to FTS5's porter tokenizer.
-            "ALTER TABLE memories ADD COLUMN text_search tsvector "
-            "GENERATED ALWAYS AS (to_tsvector('english', text)) STORED",
+            ("ALTER TABLE memories ADD COLUMN text_search tsvector "
+             "GENERATED ALWAYS AS (to_tsvector('english', text)) STORED"),
             "CREATE INDEX memories_fts ON memories USING gin (text_search)",
-            "CREATE TABLE memories_vec ("
-            "memory_id BIGINT NOT NULL, "
-            "org_id VARCHAR(64) NOT NULL, "
-            "user_id VARCHAR(64) NOT NULL, "
-            f"embedding vector({EMBEDDING_DIMENSIONS}) NOT NULL, "
-            "CONSTRAINT pk_memories_vec PRIMARY KEY (memory_id), "
-            "CONSTRAINT fk_memories_vec_memory_id_memories FOREIGN KEY (memory_id) "
-            "REFERENCES memories (id) ON DELETE CASCADE)",
+            ("CREATE TABLE memories_vec ("
+             "memory_id BIGINT NOT NULL, "
+             "org_id VARCHAR(64) NOT NULL, "
+             "user_id VARCHAR(64) NOT NULL, "
+             f"embedding vector({EMBEDDING_DIMENSIONS}) NOT NULL, "
+             "CONSTRAINT pk_memories_vec PRIMARY KEY (memory_id), "
+             "CONSTRAINT fk_memories_vec_memory_id_memories FOREIGN KEY (memory_id) "
+             "REFERENCES memories (id) ON DELETE CASCADE)"),
             "CREATE INDEX memories_vec_owner ON memories_vec (org_id, user_id)",
         ),
-        # The column and its index go with the memories table; the extension stays, since
-        # other databases' objects may use it.
+        # The column and its index go with the memories table. The extension stays: other
+        # objects in the database may use it.
         drop=("DROP TABLE memories_vec",),
     ),
 }
