@@ -27,13 +27,6 @@ def _vector_blob(embedding: Embedding) -> bytes:
     return np.asarray(embedding, dtype=np.float32).tobytes()
 
 
-def _rows(owner: Owner, entries: Sequence[IndexEntry]) -> tuple[list[dict], list[dict]]:
-    texts = [{"id": e.memory_id, "text": e.text, "owner": owner.token} for e in entries]
-    vectors = [{"id": e.memory_id, "owner": owner.key, "embedding": _vector_blob(e.embedding)}
-               for e in entries]
-    return texts, vectors
-
-
 def _remove(session: Session, memory_id: int) -> None:
     session.execute(_DELETE_TEXT, {"id": memory_id})
     session.execute(_DELETE_VECTOR, {"id": memory_id})
@@ -47,9 +40,10 @@ def index(session: Session, owner: Owner, entry: IndexEntry) -> None:
 def index_new(session: Session, owner: Owner, entries: Sequence[IndexEntry]) -> None:
     if not entries:
         return
-    texts, vectors = _rows(owner, entries)
-    session.execute(_INSERT_TEXT, texts)
-    session.execute(_INSERT_VECTOR, vectors)
+    session.execute(_INSERT_TEXT, [{"id": e.memory_id, "text": e.text, "owner": owner.token}
+                                   for e in entries])
+    session.execute(_INSERT_VECTOR, [{"id": e.memory_id, "owner": owner.key,
+                                      "embedding": _vector_blob(e.embedding)} for e in entries])
 
 
 def unindex(session: Session, ids: list[int]) -> None:
