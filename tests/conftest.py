@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from live_server import LiveServer, start_server
+from postgres_server import PostgresServer, start_postgres
+
+# The databases hearth runs on; store and API tests run against each.
+BACKENDS = ["sqlite", "postgresql"]
 
 
 @pytest.fixture
@@ -25,3 +30,40 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
     for server in started:
         server.stop()
 
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server (with pgvector) for the whole run, started only if a test asks.
+
+    If it cannot start, every PostgreSQL test errors with the reason: they must prove that
+    hearth works on PostgreSQL, so they are never skipped.
+    """
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+@contextmanager
+def _fresh_database(request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{folder / 'hearth.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    with server.fresh_database() as url:
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a new, empty database for this test: a SQLite file, or a database of its
+    own on the run's PostgreSQL server."""
+    with _fresh_database(request, tmp_path / "db") as url:
+        yield url
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_database_url(request: pytest.FixtureRequest,
+                        tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``database_url`` shared by a module's tests (for fixtures that are slow to build)."""
+    with _fresh_database(request, tmp_path_factory.mktemp("db")) as url:
+        yield url

@@ -1,4 +1,4 @@
-"""``/v1/conversations`` over HTTP, with a real SQLite store behind it."""
+"""``/v1/conversations`` over HTTP, with a real SQLite or PostgreSQL store behind it."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from hearth.store.db import Database
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'hearth.db'}")
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
     database.migrate()
     yield database
     database.dispose()

@@ -1,6 +1,7 @@
-"""``/v1/memories`` over HTTP: the whole app (fake engine, real SQLite, real MiniLM embeddings).
+"""``/v1/memories`` over HTTP: the whole app (fake engine, real MiniLM embeddings), on SQLite
+and on PostgreSQL.
 
-One app serves the module, because loading the embedding model takes seconds; every test
+One app serves the module (for each database), because loading the embedding model takes seconds; every test
 speaks as its own user, so tests never see each other's memories.
 """
 
@@ -32,8 +33,10 @@ def settings_for(home: Path, **overrides: Any) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    app = create_app(settings_for(tmp_path_factory.mktemp("home")))
+def client(tmp_path_factory: pytest.TempPathFactory,
+           module_database_url: str) -> Iterator[TestClient]:
+    app = create_app(settings_for(tmp_path_factory.mktemp("home"),
+                                  database_url=module_database_url))
     with TestClient(app) as test_client:
         yield test_client
 

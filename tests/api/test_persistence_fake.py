@@ -1,5 +1,5 @@
 """Turns that name a conversation (``metadata={"conversation": …}``) are stored as they happen,
-and an answered turn survives even a ``kill -9`` of the server."""
+and an answered turn survives even a ``kill -9`` of the server; on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ MODEL = FAKE_ENV["HEARTH_MODEL"]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    live = start_server(tmp_path_factory.mktemp("home"), env=FAKE_ENV)
+def server(tmp_path_factory: pytest.TempPathFactory,
+           module_database_url: str) -> Iterator[LiveServer]:
+    live = start_server(tmp_path_factory.mktemp("home"),
+                        env={**FAKE_ENV, "HEARTH_DATABASE_URL": module_database_url})
     yield live
     live.stop()
 
@@ -122,8 +124,10 @@ def test_a_turn_without_a_conversation_is_not_stored(server: LiveServer) -> None
     assert [c["id"] for c in after] == [c["id"] for c in before]
 
 
-def test_every_answered_turn_survives_kill_9(serve: Callable[..., LiveServer]) -> None:
-    server = serve(env=FAKE_ENV)
+def test_every_answered_turn_survives_kill_9(serve: Callable[..., LiveServer],
+                                             database_url: str) -> None:
+    env = {**FAKE_ENV, "HEARTH_DATABASE_URL": database_url}
+    server = serve(env=env)
     client = sdk(server)
     histories: dict[str, list[dict[str, Any]]] = {"conv-kill-a": [], "conv-kill-b": []}
     for turn in range(3):
@@ -131,7 +135,7 @@ def test_every_answered_turn_survives_kill_9(serve: Callable[..., LiveServer]) -
             say(client, history, f"turn {turn} of {conversation_id}", conversation_id)
 
     server.kill()
-    restarted = serve(env=FAKE_ENV, home=server.home)
+    restarted = serve(env=env, home=server.home)
 
     for conversation_id, history in histories.items():
         assert stored(restarted, conversation_id) == [(m["role"], m["content"]) for m in history]

@@ -1,7 +1,7 @@
 """Memories never cross owners, and a forgotten memory leaves nothing behind.
 
-One app (fake engine, real SQLite file, real MiniLM embeddings) serves the module. The API
-reaches the "local" org only, so the owners in another org ("acme") are written and read
+One app (fake engine, real MiniLM embeddings) serves the module, once on a SQLite file and
+once on PostgreSQL. The API reaches the "local" org only, so the owners in another org ("acme") are written and read
 through the memory service and the store, on the same database.
 """
 
@@ -53,9 +53,11 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(tmp_path_factory: pytest.TempPathFactory,
+          module_database_url: str) -> Iterator[World]:
     home = tmp_path_factory.mktemp("home")
-    app = create_app(Settings(home=home, database_url=None, engine="fake", model="fake-model"))
+    app = create_app(Settings(home=home, database_url=module_database_url, engine="fake",
+                              model="fake-model"))
     with TestClient(app) as client:
         yield World(client, app.state.memory, home)
 
@@ -226,7 +228,7 @@ def forgotten(world: World) -> Forgotten:
         assert deleted.status_code == 204, deleted.text
     with pytest.MonkeyPatch.context() as env:
         env.setenv("HEARTH_HOME", str(world.home))
-        env.delenv("HEARTH_DATABASE_URL", raising=False)
+        env.setenv("HEARTH_DATABASE_URL", world.db.url)
         for memory_id in by_cli:
             result = CliRunner().invoke(memory_cli, ["forget", str(memory_id), "--user",
                                                      FORGETTER.user_id])
@@ -285,20 +287,34 @@ def rows(db: Database, query: str, **params: Any) -> list[Any]:
         return list(session.execute(sql(query), params))
 
 
+# What the search indexes of each database keep apart from the memories row: entries by
+# memory id, and entries found by a word. (PostgreSQL's tsvector is a column of the row.)
+INDEX_ENTRIES = {
+    "sqlite": ("SELECT rowid FROM memories_fts WHERE rowid = :i",
+               "SELECT memory_id FROM memories_vec WHERE memory_id = :i"),
+    "postgresql": ("SELECT memory_id FROM memories_vec WHERE memory_id = :i",),
+}
+INDEXED_WORDS = {
+    "sqlite": ("SELECT rowid FROM memories_fts WHERE text LIKE :like",
+               "SELECT rowid FROM memories_fts WHERE memories_fts MATCH :word"),
+    "postgresql": ("SELECT id FROM memories WHERE text_search @@ plainto_tsquery('english', :word)",),
+}
+
+
 def test_no_table_or_index_keeps_a_row_of_a_forgotten_memory(world: World,
                                                              forgotten: Forgotten) -> None:
-    db, like = world.db, f"%{RARE}%"
+    db = world.db
+    dialect = db.engine.dialect.name
     for memory_id in forgotten.ids:
-        assert rows(db, "SELECT id FROM memories WHERE id = :i", i=memory_id) == []
-        assert rows(db, "SELECT id FROM memory_sources WHERE memory_id = :i", i=memory_id) == []
-        assert rows(db, "SELECT rowid FROM memories_fts WHERE rowid = :i", i=memory_id) == []
-        assert rows(db, "SELECT memory_id FROM memories_vec WHERE memory_id = :i",
-                    i=memory_id) == []
-    assert rows(db, "SELECT id FROM memories WHERE text LIKE :w", w=like) == []
-    assert rows(db, "SELECT id FROM memory_sources WHERE excerpt LIKE :w", w=like) == []
-    assert rows(db, "SELECT rowid FROM memories_fts WHERE text LIKE :w", w=like) == []
-    assert rows(db, "SELECT rowid FROM memories_fts WHERE memories_fts MATCH :w", w=RARE) == []
-    assert rows(db, "SELECT rowid FROM memories_fts WHERE memories_fts MATCH 'marmalade'") == []
+        for query in ("SELECT id FROM memories WHERE id = :i",
+                      "SELECT id FROM memory_sources WHERE memory_id = :i",
+                      *INDEX_ENTRIES[dialect]):
+            assert rows(db, query, i=memory_id) == [], query
+    for word in (RARE, "marmalade"):
+        for query in ("SELECT id FROM memories WHERE text LIKE :like",
+                      "SELECT id FROM memory_sources WHERE excerpt LIKE :like",
+                      *INDEXED_WORDS[dialect]):
+            assert rows(db, query, like=f"%{word}%", word=word) == [], query
 
 
 def test_what_was_not_forgotten_is_still_recalled(world: World, forgotten: Forgotten) -> None:
@@ -309,7 +325,11 @@ def test_what_was_not_forgotten_is_still_recalled(world: World, forgotten: Forgo
 
 def test_the_forgotten_words_are_gone_from_the_database_file(world: World,
                                                              forgotten: Forgotten) -> None:
+    if world.db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL keeps deleted rows in its files until VACUUM "
+                    "reuses the space, and in its write-ahead log")
     rows(world.db, "PRAGMA wal_checkpoint(TRUNCATE)")
-    files = sorted(world.home.glob("hearth.db*"))
+    database_file = Path(world.db.engine.url.database or "")
+    files = sorted(database_file.parent.glob(f"{database_file.name}*"))
 
     assert files and not [f.name for f in files if RARE.encode() in f.read_bytes()]

@@ -1,4 +1,5 @@
-"""The conversation store on a real SQLite file: schema, order, titles, tenancy, durability."""
+"""The conversation store on a real SQLite file and a real PostgreSQL database: schema,
+order, titles, tenancy, durability."""
 
 from __future__ import annotations
 
@@ -30,13 +31,22 @@ from hearth.store.tables import Base, Conversation, Message
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def sqlite_path(tmp_path: Path) -> Path:
     return tmp_path / "home" / "hearth.db"
 
 
 @pytest.fixture
-def db(db_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{db_path}")
+def sqlite_db(sqlite_path: Path) -> Iterator[Database]:
+    """For what only SQLite has: its pragmas and its file."""
+    database = Database(f"sqlite:///{sqlite_path}")
     database.migrate()
     yield database
     database.dispose()
@@ -49,8 +59,7 @@ def contents(db: Database, conversation_id: str, **owner: str) -> list[str | Non
 # --- schema -----------------------------------------------------------------------------
 
 
-def test_migrations_create_the_schema_in_a_new_folder(db: Database, db_path: Path) -> None:
-    assert db_path.exists()
+def test_migrations_create_the_schema(db: Database) -> None:
     inspector = inspect(db.engine)
     assert {"conversations", "messages", "alembic_version"} <= set(inspector.get_table_names())
     assert "ix_conversations_org_id_user_id_updated_at" in {
@@ -68,8 +77,12 @@ def test_migrating_twice_changes_nothing(db: Database) -> None:
 
 
 def _not_a_search_index(name: str | None, type_: str, _parent: object) -> bool:
-    """FTS5 and sqlite-vec tables (and their shadow tables) live outside the models."""
-    return not (type_ == "table" and name and name.startswith(("memories_fts", "memories_vec")))
+    """The search indexes live outside the models: FTS5 and sqlite-vec tables (and their
+    shadow tables) on SQLite; the tsvector column, its index and the vector table on
+    PostgreSQL."""
+    if type_ == "column":
+        return name != "text_search"
+    return not (name and name.startswith(("memories_fts", "memories_vec")))
 
 
 def test_migrations_match_the_models(db: Database) -> None:
@@ -98,18 +111,21 @@ def test_migrations_render_portable_sql_for_postgresql() -> None:
     assert "TIMESTAMP WITH TIME ZONE" in sql
     assert "id BIGSERIAL" in sql
     assert "ON DELETE CASCADE" in sql
+    assert "CREATE EXTENSION IF NOT EXISTS vector" in sql
+    assert "USING gin (text_search)" in sql
+    assert "fts5" not in sql
 
 
 def test_sqlite_runs_in_wal_mode_with_full_sync_and_foreign_keys(
-    db: Database, db_path: Path
+    sqlite_db: Database, sqlite_path: Path
 ) -> None:
-    with db.engine.connect() as connection:
+    with sqlite_db.engine.connect() as connection:
         assert connection.scalar(text("PRAGMA journal_mode")) == "wal"
         assert connection.scalar(text("PRAGMA synchronous")) == 2  # FULL
         assert connection.scalar(text("PRAGMA foreign_keys")) == 1
         assert connection.scalar(text("PRAGMA busy_timeout")) > 0
     # WAL is a property of the file, so every other reader sees it too.
-    with sqlite3.connect(db_path) as plain:
+    with sqlite3.connect(sqlite_path) as plain:
         assert plain.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -194,16 +210,21 @@ def test_a_given_title_is_kept(db: Database) -> None:
     assert store.get_conversation(db, conversation.id).title == "Bread"
 
 
-def test_append_is_committed_when_it_returns(db: Database, db_path: Path) -> None:
+def test_append_is_committed_when_it_returns(db: Database, database_url: str) -> None:
     conversation = store.start_conversation(db, model="m")
     store.append_messages(db, conversation.id, [{"role": "user", "content": "remember me"}])
 
-    # A separate connection, outside SQLAlchemy, sees only what was committed.
-    with sqlite3.connect(db_path) as plain:
-        rows = plain.execute(
-            "SELECT role, content FROM messages WHERE conversation_id = ?", (conversation.id,)
-        ).fetchall()
-    assert rows == [("user", "remember me")]
+    # A separate engine has its own connections, which see only what was committed.
+    other = Database(database_url)
+    try:
+        with other.engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT role, content FROM messages WHERE conversation_id = :id"),
+                {"id": conversation.id},
+            ).all()
+    finally:
+        other.dispose()
+    assert [tuple(row) for row in rows] == [("user", "remember me")]
 
 
 def test_appending_to_a_missing_conversation_raises_not_found(db: Database) -> None:
@@ -337,11 +358,11 @@ WRITER = textwrap.dedent("""
 """)
 
 
-def test_acknowledged_messages_survive_kill_9(db: Database, db_path: Path) -> None:
+def test_acknowledged_messages_survive_kill_9(db: Database, database_url: str) -> None:
     conversation = store.start_conversation(db, model="m")
     db.dispose()
     child = subprocess.Popen(
-        [sys.executable, "-c", WRITER, f"sqlite:///{db_path}", conversation.id],
+        [sys.executable, "-c", WRITER, database_url, conversation.id],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     watchdog = threading.Timer(60, child.kill)  # a hung child must not hang the suite
@@ -361,11 +382,12 @@ def test_acknowledged_messages_survive_kill_9(db: Database, db_path: Path) -> No
     assert acknowledged == 29, child.stderr.read() if child.stderr else ""
     assert child.returncode == -signal.SIGKILL
 
-    reopened = Database(f"sqlite:///{db_path}")
+    reopened = Database(database_url)
     try:
         stored = contents(reopened, conversation.id)
-        with reopened.engine.connect() as connection:
-            assert connection.scalar(text("PRAGMA integrity_check")) == "ok"
+        if reopened.engine.dialect.name == "sqlite":  # the file the killed writer had open
+            with reopened.engine.connect() as connection:
+                assert connection.scalar(text("PRAGMA integrity_check")) == "ok"
     finally:
         reopened.dispose()
     # Every acknowledged message is there; one more may be, if it committed before the kill.

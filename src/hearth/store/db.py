@@ -2,8 +2,9 @@
 
 SQLite (the default, one file under ``HEARTH_HOME``) runs in WAL mode with
 ``synchronous=FULL``, so a commit is on disk before the call returns: a server killed with
-``kill -9`` (or a power cut) loses no message it acknowledged. The same code serves
-PostgreSQL through a ``postgresql+psycopg://`` URL.
+``kill -9`` (or a power cut) loses no message it acknowledged. The same code and the same
+migrations serve PostgreSQL through a ``postgresql+psycopg://`` URL; the server needs the
+pgvector extension (``hearth.store.search_postgres`` says how memories are searched there).
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ if TYPE_CHECKING:
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# Per process, for PostgreSQL: the API runs sessions in a thread pool (40 threads), but a
+# session is short, so a few connections serve it; a burst waits for one (up to 30 s) rather
+# than opening more. Several workers share the server's max_connections (100 by default).
+SERVER_POOL_SIZE = 10
+SERVER_POOL_OVERFLOW = 10
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any, synchronous: str = "FULL") -> None:
@@ -47,10 +53,15 @@ def _relaxed_sqlite_pragmas(dbapi_connection: Any, record: Any) -> None:
     _sqlite_pragmas(dbapi_connection, record, synchronous="NORMAL")
 
 
-def _create_engine(url: str, relaxed: bool = False) -> Engine:
+def _server_engine(url: str) -> Engine:
+    # A pooled connection can be dropped by the server's restart or an idle timeout; checking
+    # it before use turns that into a reconnect instead of a failed request.
+    return create_engine(url, pool_size=SERVER_POOL_SIZE, max_overflow=SERVER_POOL_OVERFLOW,
+                         pool_pre_ping=True)
+
+
+def _sqlite_engine(url: str, relaxed: bool = False) -> Engine:
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
     path = parsed.database or ""
     in_memory = path in ("", ":memory:") or parsed.query.get("mode") == "memory"
     if not in_memory and not path.startswith("file:"):
@@ -66,6 +77,12 @@ def _create_engine(url: str, relaxed: bool = False) -> Engine:
     engine = create_engine(url, **options)
     event.listen(engine, "connect", _relaxed_sqlite_pragmas if relaxed else _sqlite_pragmas)
     return engine
+
+
+def _create_engine(url: str) -> Engine:
+    if make_url(url).get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    return _server_engine(url)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -90,7 +107,7 @@ class Database:
         # Meters (rate counters, usage records) commit on every request. On SQLite they use
         # their own connections with synchronous=NORMAL: in WAL mode a commit then survives a
         # killed process, though not a power cut, and costs about a seventh of a FULL one.
-        relaxed = (_create_engine(url, relaxed=True)
+        relaxed = (_sqlite_engine(url, relaxed=True)
                    if self._sqlite and self.engine.pool.__class__ is not StaticPool
                    else self.engine)
         self._relaxed_sessions = sessionmaker(relaxed, expire_on_commit=False)

@@ -2,13 +2,13 @@
 
 Every function takes the caller's ``org_id``/``user_id`` and narrows every query to them;
 a memory that belongs to someone else behaves exactly like one that does not exist. The
-full-text (FTS5) and vector (sqlite-vec) indexes are written in the same transaction as the
-row, so they can never disagree with it, and a delete removes the row from all of them.
+full-text and vector indexes (FTS5 and sqlite-vec on SQLite, tsvector and pgvector on
+PostgreSQL: ``_search_index`` picks) are written in the same transaction as the row, so they
+can never disagree with it, and a delete removes the row from all of them.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,12 +16,13 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
 from hearth.errors import NotFound
+from hearth.store import search_postgres, search_sqlite
 from hearth.store.db import Database
 from hearth.store.owner import Owner
+from hearth.store.search import IndexEntry, SearchIndex, question_words
 from hearth.store.tables import Memory, MemoryJob, MemorySource, utcnow
 
 KINDS = ("profile", "preference", "relationship", "event", "plan", "instruction", "fact")
@@ -60,8 +61,13 @@ class MemoryRecord:
         return self.valid_to is None
 
 
-def _vector_blob(embedding: Sequence[float] | np.ndarray) -> bytes:
-    return np.asarray(embedding, dtype=np.float32).tobytes()
+_SEARCH_INDEXES: dict[str, SearchIndex] = {"sqlite": search_sqlite,
+                                            "postgresql": search_postgres}
+
+
+def _search_index(session: Session) -> SearchIndex:
+    """The search indexes of this session's database: the one place that tells them apart."""
+    return _SEARCH_INDEXES[session.get_bind().dialect.name]
 
 
 def _owned(statement: Any, owner: Owner) -> Any:
@@ -111,25 +117,6 @@ def _add_sources(session: Session, memory_id: int, owner: Owner,
                                  excerpt=source.excerpt))
 
 
-def _index(session: Session, memory_id: int, owner: Owner, body: str,
-           embedding: Sequence[float] | np.ndarray | None) -> None:
-    session.execute(sql("DELETE FROM memories_fts WHERE rowid = :id"), {"id": memory_id})
-    session.execute(sql("INSERT INTO memories_fts(rowid, text, owner) VALUES (:id, :text, :o)"),
-                    {"id": memory_id, "text": body, "o": owner.token})
-    if embedding is not None:
-        session.execute(sql("DELETE FROM memories_vec WHERE memory_id = :id"), {"id": memory_id})
-        session.execute(
-            sql("INSERT INTO memories_vec(memory_id, owner, embedding) VALUES (:id, :o, :e)"),
-            {"id": memory_id, "o": owner.key, "e": _vector_blob(embedding)},
-        )
-
-
-def _unindex(session: Session, ids: list[int]) -> None:
-    for memory_id in ids:
-        session.execute(sql("DELETE FROM memories_fts WHERE rowid = :id"), {"id": memory_id})
-        session.execute(sql("DELETE FROM memories_vec WHERE memory_id = :id"), {"id": memory_id})
-
-
 # -- writing ---------------------------------------------------------------------------------
 
 
@@ -159,7 +146,7 @@ def add_memory_in(session: Session, owner: Owner, *, kind: str, text: str,
     session.flush()
     sources = list(sources)
     _add_sources(session, row.id, owner, sources)
-    _index(session, row.id, owner, text, embedding)
+    _search_index(session).index(session, owner, IndexEntry(row.id, text, embedding))
     session.flush()
     return _record(row, _sources_of(session, [row.id])[row.id])
 
@@ -181,25 +168,22 @@ def add_memories_bulk(db: Database, owner: Owner, batch: Sequence[NewMemory]) ->
         return []
     now = utcnow()
     with db.session() as session:
-        first = (session.scalar(select(func.max(Memory.id))) or 0) + 1
-        ids = list(range(first, first + len(batch)))
-        session.execute(insert(Memory), [
-            {"id": i, "org_id": owner.org_id, "user_id": owner.user_id, "kind": m.kind,
+        # The database numbers the rows (PostgreSQL's sequence must see every id it hands out).
+        numbered = insert(Memory).returning(Memory.id, sort_by_parameter_order=True)
+        ids = list(session.scalars(numbered, [
+            {"org_id": owner.org_id, "user_id": owner.user_id, "kind": m.kind,
              "text": m.text, "subject": None, "observed_at": m.observed_at,
              "valid_from": m.observed_at, "valid_to": None, "importance": m.importance,
              "pinned": False, "created_at": now, "updated_at": now}
-            for i, m in zip(ids, batch)])
+            for m in batch]))
         sources = [{"memory_id": i, "org_id": owner.org_id, "user_id": owner.user_id,
                     "message_id": s.message_id, "conversation_id": s.conversation_id,
                     "ref": s.ref, "excerpt": s.excerpt}
                    for i, m in zip(ids, batch) for s in m.sources]
         if sources:
             session.execute(insert(MemorySource), sources)
-        session.execute(sql("INSERT INTO memories_fts(rowid, text, owner) VALUES (:id, :t, :o)"),
-                        [{"id": i, "t": m.text, "o": owner.token} for i, m in zip(ids, batch)])
-        session.execute(
-            sql("INSERT INTO memories_vec(memory_id, owner, embedding) VALUES (:id, :o, :e)"),
-            [{"id": i, "o": owner.key, "e": _vector_blob(m.embedding)} for i, m in zip(ids, batch)])
+        _search_index(session).index_new(
+            session, owner, [IndexEntry(i, m.text, m.embedding) for i, m in zip(ids, batch)])
         return ids
 
 
@@ -220,8 +204,8 @@ def update_memory(db: Database, owner: Owner, memory_id: int, *, text: str | Non
                 setattr(row, name, value)
         row.updated_at = utcnow()
         _add_sources(session, row.id, owner, add_sources)
-        if text is not None:
-            _index(session, row.id, owner, text, embedding)
+        if text is not None and embedding is not None:
+            _search_index(session).index(session, owner, IndexEntry(row.id, text, embedding))
         session.flush()
         return _record(row, _sources_of(session, [row.id])[row.id])
 
@@ -271,9 +255,7 @@ def _delete(session: Session, ids: list[int]) -> None:
     session.execute(delete(Memory).where(Memory.id.in_(ids)))
     session.execute(update(Memory).where(Memory.superseded_by.in_(ids))
                     .values(superseded_by=None))
-    _unindex(session, ids)
-    # Merge the FTS segments so no trace of the forgotten words stays in the index.
-    session.execute(sql("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')"))
+    _search_index(session).unindex(session, ids)
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -338,30 +320,16 @@ def count_memories(db: Database, owner: Owner) -> int:
                               .where(Memory.valid_to.is_(None))) or 0
 
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-
-
-def fts_query(question: str, owner: Owner) -> str | None:
-    """An FTS5 query: the owner's token AND any of the question's words, each quoted so that
-    no word is read as syntax."""
-    words = {w.lower() for w in _WORD.findall(question) if len(w) > 1}
-    if not words:
-        return None
-    anyword = " OR ".join(f'"{w}"' for w in sorted(words))
-    return f"owner:{owner.token} AND text:({anyword})"
-
-
 def fulltext_search(db: Database, owner: Owner, question: str, *, limit: int = 50,
                     include_superseded: bool = False) -> list[tuple[int, float]]:
-    """(memory id, bm25 score; higher is better) for the owner's memories matching words."""
-    match = fts_query(question, owner)
-    if match is None:
+    """(memory id, score; higher is better) for the owner's memories with any of the
+    question's words, best first. Scores rank hits of one search: bm25 on SQLite, ts_rank_cd on
+    PostgreSQL, so compare them only with each other."""
+    words = question_words(question)
+    if not words:
         return []
-    query = sql("SELECT rowid, -rank FROM memories_fts WHERE memories_fts MATCH :match "
-                "ORDER BY rank LIMIT :limit")
     with db.session() as session:
-        hits = [(int(i), float(s)) for i, s in session.execute(
-            query, {"match": match, "limit": limit})]
+        hits = _search_index(session).fulltext(session, owner, words, limit)
         if include_superseded or not hits:
             return hits
         current = set(session.scalars(_owned(select(Memory.id), owner).where(
@@ -375,11 +343,8 @@ def vector_search(db: Database, owner: Owner, embedding: Sequence[float] | np.nd
 
     Superseded memories are indexed too (history stays searchable); callers filter.
     """
-    query = sql("SELECT memory_id, distance FROM memories_vec WHERE embedding MATCH :e "
-               "AND k = :k AND owner = :o ORDER BY distance")
     with db.session() as session:
-        rows = session.execute(query, {"e": _vector_blob(embedding), "k": limit, "o": owner.key})
-        return [(int(i), 1.0 - float(d)) for i, d in rows]
+        return _search_index(session).nearest(session, owner, embedding, limit)
 
 
 # -- the persisted work queue ------------------------------------------------------------------

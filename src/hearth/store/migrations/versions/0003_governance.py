@@ -152,11 +152,16 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(64), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_audit_head"),
     )
-    # Limits go in as JSON text, so that offline SQL for PostgreSQL can render them too.
+    # Limits go in as a literal of JSON text: PostgreSQL reads an untyped string literal as
+    # json, SQLite stores it as is, and offline SQL renders it (a bound JSON value fails on
+    # PostgreSQL, being sent as varchar, and cannot be rendered offline).
     plans = sa.table("plans", sa.column("name", sa.String), sa.column("priority", sa.Integer),
-                     sa.column("limits", sa.Text), sa.column("updated_at", WHEN))
-    op.bulk_insert(plans, [{**plan, "limits": json.dumps(plan["limits"]), "updated_at": now}
-                           for plan in SEED_PLANS])
+                     sa.column("limits"), sa.column("updated_at", WHEN))
+    for plan in SEED_PLANS:
+        op.execute(plans.insert().values(
+            name=plan["name"], priority=plan["priority"],
+            limits=sa.literal_column(f"'{json.dumps(plan['limits'])}'"),
+            updated_at=sa.func.current_timestamp()))
     op.bulk_insert(orgs, [{"id": "local", "plan": "enterprise", "created_at": now}])
     op.bulk_insert(head, [{"id": 1, "length": 0, "hash": GENESIS_HASH}])
 

@@ -1,0 +1,113 @@
+"""The memory store's search indexes, on SQLite (FTS5, sqlite-vec) and PostgreSQL (tsvector,
+pgvector): the same writes make the same memories findable, and forgetting unfinds them.
+
+Embeddings here are made-up unit vectors: what is tested is that the index finds the nearest
+stored vector, not what a model thinks is near.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from hearth.store import memories as store
+from hearth.store.db import Database
+from hearth.store.memories import NewMemory, Owner
+
+ANNA = Owner("acme", "anna")
+BEN = Owner("acme", "ben")
+WHEN = datetime(2024, 5, 1, tzinfo=UTC)
+DIMENSIONS = 384
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+def unit(seed: int) -> np.ndarray:
+    vector = np.random.default_rng(seed).standard_normal(DIMENSIONS).astype(np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def add(db: Database, owner: Owner, text: str, seed: int) -> int:
+    return store.add_memory(db, owner, kind="fact", text=text, embedding=unit(seed),
+                            observed_at=WHEN).id
+
+
+def found(db: Database, owner: Owner, question: str) -> list[int]:
+    return [i for i, _ in store.fulltext_search(db, owner, question)]
+
+
+def test_full_text_finds_any_of_the_words_stemmed_with_the_most_matching_first(
+    db: Database,
+) -> None:
+    walks = add(db, ANNA, "Anna walks her dog by the river", 1)
+    runs = add(db, ANNA, "Anna runs a marathon every spring", 2)
+    both = add(db, ANNA, "Anna runs with her dog along the river", 3)
+
+    assert set(found(db, ANNA, "running")) == {runs, both}
+    assert found(db, ANNA, "Does she go running with the dog?")[0] == both
+    assert set(found(db, ANNA, "dogs or marathons")) == {walks, runs, both}
+    assert found(db, ANNA, "!!! ?") == []
+    assert found(db, ANNA, "cello") == []
+
+
+def test_vector_search_ranks_the_owners_memories_by_cosine_similarity(db: Database) -> None:
+    ids = [add(db, ANNA, f"memory {seed}", seed) for seed in range(5)]
+    add(db, BEN, "Ben's memory with Anna's first vector", 0)
+
+    nearest = store.vector_search(db, ANNA, unit(3), limit=3)
+
+    assert nearest[0][0] == ids[3]
+    assert nearest[0][1] == pytest.approx(1.0, abs=1e-5)
+    assert [s for _, s in nearest] == sorted((s for _, s in nearest), reverse=True)
+    assert len(nearest) == 3
+    assert {i for i, _ in store.vector_search(db, ANNA, unit(0), limit=50)} == set(ids)
+
+
+def test_searches_never_cross_owners(db: Database) -> None:
+    add(db, ANNA, "Anna grows tomatoes", 1)
+    bens = add(db, BEN, "Ben grows tomatoes", 1)
+
+    assert found(db, BEN, "tomatoes") == [bens]
+    assert [i for i, _ in store.vector_search(db, BEN, unit(1))] == [bens]
+
+
+def test_an_edit_reindexes_the_words_and_the_vector(db: Database) -> None:
+    memory = add(db, ANNA, "Anna plays the violin", 1)
+
+    store.update_memory(db, ANNA, memory, text="Anna plays the trombone", embedding=unit(9))
+
+    assert found(db, ANNA, "violin") == []
+    assert found(db, ANNA, "trombone") == [memory]
+    assert store.vector_search(db, ANNA, unit(9), limit=1)[0][0] == memory
+
+
+def test_bulk_inserts_are_searchable_and_later_memories_get_new_ids(db: Database) -> None:
+    batch = [NewMemory(kind="event", text=f"Anna visited museum {n}", embedding=unit(n),
+                       observed_at=WHEN) for n in range(10, 13)]
+
+    ids = store.add_memories_bulk(db, ANNA, batch)
+    later = add(db, ANNA, "Anna visited the zoo", 20)
+
+    assert len(set(ids)) == 3 and later not in ids
+    assert [m.text for m in store.get_many(db, ANNA, ids)] == [m.text for m in batch]
+    assert set(found(db, ANNA, "museum")) == set(ids)
+    assert store.vector_search(db, ANNA, unit(11), limit=1)[0][0] == ids[1]
+
+
+def test_a_forgotten_memory_is_found_by_neither_search(db: Database) -> None:
+    forgotten = add(db, ANNA, "Anna's PIN is hidden in the teapot", 1)
+    kept = add(db, ANNA, "Anna's teapot is blue", 2)
+
+    store.delete_memory(db, ANNA, forgotten)
+
+    assert found(db, ANNA, "teapot hidden") == [kept]
+    assert [i for i, _ in store.vector_search(db, ANNA, unit(1))] == [kept]
