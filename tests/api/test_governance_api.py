@@ -55,9 +55,10 @@ def _make_key(db: Database, keys: dict, ids: dict, name: str, org: str, user: st
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(tmp_path_factory: pytest.TempPathFactory,
+          module_database_url: str) -> Iterator[World]:
     home: Path = tmp_path_factory.mktemp("governed")
-    db = Database(f"sqlite:///{home / 'hearth.db'}")
+    db = Database(module_database_url)
     db.migrate()
     tenancy.set_plan(db, OPERATOR, "tight", priority=0, limits=PlanLimits(
         requests_per_minute=LevelLimits(key=2)))
@@ -89,7 +90,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with db.session() as session:
         session.execute(update(ApiKey).where(ApiKey.id == ids["bob_expired"])
                         .values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))
-    server = start_server(home, env=FAKE_ENV)
+    server = start_server(home, env={**FAKE_ENV, "HEARTH_DATABASE_URL": module_database_url})
     world = World(server, db, keys, ids, conversation="conv-bob-1", memory=0)
     chat = world.call("POST", "/v1/chat/completions", "bob",
                       json={**CHAT, "metadata": {"conversation": world.conversation}})

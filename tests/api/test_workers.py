@@ -57,8 +57,8 @@ def wait_for_workers(server: LiveServer, count: int) -> list[int]:
     raise AssertionError(f"{count} workers did not come up")
 
 
-def setup(home: Path, plan: PlanLimits) -> tuple[Database, str]:
-    db = Database(f"sqlite:///{home / 'hearth.db'}")
+def setup(url: str, plan: PlanLimits) -> tuple[Database, str]:
+    db = Database(url)
     db.migrate()
     tenancy.set_plan(db, OPERATOR, "tested", priority=0, limits=plan)
     tenancy.create_org(db, OPERATOR, "acme", plan="tested")
@@ -74,9 +74,10 @@ def chat(server: LiveServer, key: str, conversation: str | None = None) -> httpx
                       headers={"Authorization": f"Bearer {key}"})
 
 
-def test_a_rate_limit_holds_across_two_workers(tmp_path: Path) -> None:
-    db, key = setup(tmp_path, PlanLimits(requests_per_minute=LevelLimits(key=10)))
-    server = start_server(tmp_path, env=FAKE_ENV, args=["--workers", "2"])
+def test_a_rate_limit_holds_across_two_workers(tmp_path: Path, database_url: str) -> None:
+    db, key = setup(database_url, PlanLimits(requests_per_minute=LevelLimits(key=10)))
+    server = start_server(tmp_path, env={**FAKE_ENV, "HEARTH_DATABASE_URL": database_url},
+                          args=["--workers", "2"])
     try:
         wait_for_workers(server, 2)
         with ThreadPoolExecutor(12) as pool:
@@ -95,10 +96,12 @@ def test_a_rate_limit_holds_across_two_workers(tmp_path: Path) -> None:
     assert metered == statuses.count(200)
 
 
-def test_killing_a_worker_mid_load_loses_nothing_acknowledged(tmp_path: Path) -> None:
-    db, key = setup(tmp_path, PlanLimits(concurrent_streams=LevelLimits(key=64)))
+def test_killing_a_worker_mid_load_loses_nothing_acknowledged(tmp_path: Path,
+                                                               database_url: str) -> None:
+    db, key = setup(database_url, PlanLimits(concurrent_streams=LevelLimits(key=64)))
     server = start_server(tmp_path, args=["--workers", "2"],
-                          env={**FAKE_ENV, "HEARTH_FAKE_TOKEN_DELAY": "0.02"})
+                          env={**FAKE_ENV, "HEARTH_FAKE_TOKEN_DELAY": "0.02",
+                               "HEARTH_DATABASE_URL": database_url})
     answered: list[str] = []
     keys_made: list[str] = []
     stop = threading.Event()
