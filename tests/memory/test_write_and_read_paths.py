@@ -115,3 +115,30 @@ def test_queued_work_survives_a_restart(db: Database, service: MemoryService) ->
         worker.stop()
     assert store.count_pending_jobs(db) == 0
     assert any("teal" in m.text for m in store.list_memories(db, ANNA))
+
+
+def test_each_queued_job_is_claimed_once_and_a_dead_workers_claim_expires(db: Database) -> None:
+    """Several server workers poll one queue: a job goes to one of them, and comes back
+    if that worker dies before finishing it."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from hearth.store.tables import MemoryJob
+
+    owner = Owner("acme", "ann")
+    ids = [store.enqueue_job(db, owner, {"text": f"fact {i}"}) for i in range(3)]
+
+    first = store.claim_jobs(db, limit=2)
+    second = store.claim_jobs(db, limit=2)
+
+    assert [j.id for j in first] == ids[:2] and [j.id for j in second] == ids[2:]
+    assert store.claim_jobs(db) == []
+    assert store.count_pending_jobs(db) == 3
+    with db.session() as session:  # the first worker died long ago, mid-job
+        session.execute(update(MemoryJob).where(MemoryJob.id.in_(ids[:2])).values(
+            updated_at=datetime.now(UTC) - store.JOB_LEASE - timedelta(seconds=1)))
+    assert [j.id for j in store.claim_jobs(db)] == ids[:2]
+    store.finish_job(db, ids[0])
+    store.finish_job(db, ids[1], error="boom")
+    assert [j.id for j in store.claim_jobs(db)] == [ids[1]]  # a failed job is retried

@@ -67,7 +67,7 @@ class MemoryWorker:
         """Process pending jobs until none are left; returns how many ran."""
         done = 0
         while not self._stop.is_set():
-            jobs = store.pending_jobs(self.service.db)
+            jobs = store.claim_jobs(self.service.db)
             if not jobs:
                 return done
             for job in jobs:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -369,12 +369,22 @@ def enqueue_job(db: Database, owner: Owner, payload: dict[str, Any]) -> int:
         return job.id
 
 
-def pending_jobs(db: Database, *, limit: int = 16, max_attempts: int = 3) -> list[Job]:
-    """Oldest pending jobs first; a job that failed ``max_attempts`` times is left alone."""
-    with db.session() as session:
-        rows = session.scalars(select(MemoryJob).where(
-            MemoryJob.status == "pending", MemoryJob.attempts < max_attempts)
-            .order_by(MemoryJob.id).limit(limit))
+JOB_LEASE = timedelta(minutes=10)  # a claimed job not finished by then was lost with its worker
+
+
+def claim_jobs(db: Database, *, limit: int = 16, max_attempts: int = 3) -> list[Job]:
+    """Take the oldest pending jobs for this worker, so that with several server workers
+    each job runs once. A job claimed longer than ``JOB_LEASE`` ago (its worker died) is
+    pending again; a job that failed ``max_attempts`` times is left alone."""
+    now = utcnow()
+    with db.locked_session() as session:
+        rows = list(session.scalars(select(MemoryJob).where(
+            (MemoryJob.status == "pending")
+            | ((MemoryJob.status == "running") & (MemoryJob.updated_at < now - JOB_LEASE)),
+            MemoryJob.attempts < max_attempts,
+        ).order_by(MemoryJob.id).limit(limit).with_for_update(skip_locked=True)))
+        for row in rows:
+            row.status, row.updated_at = "running", now
         return [Job(r.id, r.org_id, r.user_id, r.payload, r.attempts) for r in rows]
 
 
@@ -388,12 +398,14 @@ def finish_job(db: Database, job_id: int, *, error: str | None = None) -> None:
         if error is None:
             session.delete(job)
             return
+        job.status = "pending"
         job.updated_at = utcnow()
         job.attempts += 1
         job.error = error[:2000]
 
 
 def count_pending_jobs(db: Database) -> int:
+    """Jobs not done yet, claimed or not."""
     with db.session() as session:
         return session.scalar(select(func.count(MemoryJob.id))
-                              .where(MemoryJob.status == "pending")) or 0
+                              .where(MemoryJob.status.in_(("pending", "running")))) or 0
