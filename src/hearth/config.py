@@ -44,6 +44,17 @@ class Settings(BaseSettings):
     api_key: str | None = Field(default=None, description="If set, every /v1 call needs it.")
     rate_limit_per_minute: int = Field(default=0, ge=0, description="Per client; 0 means off.")
     memory: bool = Field(default=True, description="Remember users who identify themselves.")
+    upstream_url: str | None = Field(
+        default=None, description="upstream engine: base URL ending in /v1, or several "
+                                  "comma-separated replicas of the same model.")
+    upstream_api_key: str | None = Field(
+        default=None, description="upstream engine: bearer token sent to the upstream.")
+    upstream_model: str | None = Field(
+        default=None, description="upstream engine: model name to ask for; default: model.")
+    upstream_concurrency: int = Field(
+        default=512, ge=1, description="upstream engine: requests in flight at once. The "
+                                       "upstream batches them itself, so this is far above "
+                                       "parallel.")
 
     @cached_property
     def models_dir(self) -> Path:

@@ -42,6 +42,7 @@ def to_engine_request(body: ChatCompletionRequest, max_tokens_limit: int) -> Cha
         response_format=fmt.model_dump(by_alias=True) if fmt and fmt.type != "text" else None,
         tools=[t.model_dump(exclude_none=True) for t in body.tools] if body.tools else None,
         tool_choice=body.tool_choice,
+        stream=body.stream,
     )
 
 
