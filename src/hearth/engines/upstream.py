@@ -147,6 +147,7 @@ class UpstreamEngine:
             # stay open for reuse as long as the upstream keeps them.
             self._session = aiohttp.ClientSession(
                 headers=self._headers,
+                cookie_jar=aiohttp.DummyCookieJar(),  # one caller's cookies are not another's
                 connector=aiohttp.TCPConnector(limit=0, limit_per_host=0,
                                                keepalive_timeout=KEEPALIVE_S),
                 read_bufsize=2**20,  # the longest SSE line it can take (a large tool call)
