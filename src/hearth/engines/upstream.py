@@ -1,15 +1,11 @@
 """The upstream engine: forward to any OpenAI-compatible server (vLLM, SGLang, llama-server,
 Ollama, another hearth) and turn its answers into ``Delta`` pieces.
 
-One pooled aiohttp session serves every request (keep-alive connections, no per-request
-set-up). A streaming request is streamed upstream too and each SSE chunk becomes a Delta as it
-arrives; a whole-answer request is one whole-answer call upstream, which is the cheaper path.
+Each replica has a pool of keep-alive connections (``hearth.engines.http1``, which says why
+not httpx or aiohttp), so a request costs no set-up. A streaming request is streamed upstream
+too and each SSE chunk becomes a Delta as it arrives; a whole-answer request is one
+whole-answer call upstream, which is the cheaper path.
 Usage comes from the upstream's own numbers (``stream_options.include_usage`` when streaming).
-
-aiohttp rather than httpx because the hop to the upstream is all this engine adds, and on the
-2-core machine hearth is benchmarked on one keep-alive POST to an instant upstream cost about
-1.6 ms of CPU with httpx 0.28 and 0.3 ms with aiohttp 3.14; with 64 requests in flight httpx's
-pool, which probes every idle connection's socket on each request, fell to 150 requests/s.
 
 Replicas of one model (``HEARTH_UPSTREAM_URL=http://a/v1,http://b/v1``) take requests in turn;
 a connection error or a 5xx before anything reached the caller moves the request to the next
@@ -24,11 +20,10 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
-import aiohttp
-
 from hearth.config import Settings
 from hearth.engines.admission import Admission
 from hearth.engines.base import ChatRequest, Delta, FinishReason, ToolCall
+from hearth.engines.http1 import Http1Pool, Response
 from hearth.engines.replicas import Replica, Replicas
 from hearth.engines.tool_calls import new_call_id
 from hearth.errors import (
@@ -44,7 +39,8 @@ CONNECT_TIMEOUT_S = 5.0
 # chunks while the upstream queues the request.
 READ_TIMEOUT_S = 600.0
 # Below the 5 s after which uvicorn (vLLM's, SGLang's and hearth's own server) closes an idle
-# connection, so that a kept-alive connection is seldom reused just as the upstream closes it.
+# connection, so that a kept-alive connection is seldom reused just as the upstream closes it
+# (and when it is, the pool retries on a new one).
 KEEPALIVE_S = 4.0
 
 
@@ -116,10 +112,14 @@ class UpstreamEngine:
         self.upstream_model = upstream_model
         self.replicas = Replicas(urls)
         self.admission = Admission(concurrency, max_queue)
-        self._headers = {"content-type": "application/json"}
+        headers = {"content-type": "application/json"}
         if api_key:
-            self._headers["authorization"] = f"Bearer {api_key}"
-        self._session: aiohttp.ClientSession | None = None  # made in the server's event loop
+            headers["authorization"] = f"Bearer {api_key}"
+        # Admission bounds the requests in flight, so the pools need not: each keeps as many
+        # idle connections as were ever busy at once, for as long as the upstream allows.
+        self._pools = {url: Http1Pool(url, headers, connect_timeout_s=CONNECT_TIMEOUT_S,
+                                      read_timeout_s=READ_TIMEOUT_S, keepalive_s=KEEPALIVE_S)
+                       for url in urls}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "UpstreamEngine":
@@ -138,23 +138,8 @@ class UpstreamEngine:
         return self.admission.depth
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            # Admission bounds the requests in flight, so the pool need not; idle connections
-            # stay open for reuse as long as the upstream keeps them.
-            self._session = aiohttp.ClientSession(
-                headers=self._headers,
-                cookie_jar=aiohttp.DummyCookieJar(),  # one caller's cookies are not another's
-                connector=aiohttp.TCPConnector(limit=0, limit_per_host=0,
-                                               keepalive_timeout=KEEPALIVE_S),
-                read_bufsize=2**20,  # the longest SSE line it can take (a large tool call)
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT_S,
-                                              sock_read=READ_TIMEOUT_S),
-            )
-        return self._session
+        for pool in self._pools.values():
+            pool.close()
 
     # -- chat ------------------------------------------------------------------------------
 
@@ -185,8 +170,7 @@ class UpstreamEngine:
         body.update((key, value) for key, value in optional.items() if value is not None)
         return body
 
-    def _whole_answer(self, body: bytes, response: aiohttp.ClientResponse,
-                      request: ChatRequest) -> Delta:
+    def _whole_answer(self, body: bytes, response: Response, request: ChatRequest) -> Delta:
         try:
             data = json.loads(body)
             choice = data["choices"][0]
@@ -201,7 +185,7 @@ class UpstreamEngine:
         return self._last_delta(content, calls, choice.get("finish_reason"),
                                 data.get("usage"), request, content)
 
-    async def _streamed_answer(self, response: aiohttp.ClientResponse,
+    async def _streamed_answer(self, response: Response,
                                request: ChatRequest) -> AsyncIterator[Delta]:
         """Yield content as it arrives; hold the finish back until the usage chunk (which
         follows it) and the end of the stream, so the last Delta carries both and the
@@ -213,7 +197,7 @@ class UpstreamEngine:
         usage: dict[str, Any] | None = None
         done = False
         try:
-            async for line in response.content:
+            async for line in response.lines():
                 if done or not line.startswith(b"data:"):
                     continue  # blank separators, comments, "event:" lines
                 data = line[5:].strip()
@@ -239,7 +223,7 @@ class UpstreamEngine:
             if finish is None and not done:
                 raise UpstreamError(f"The upstream at {response.url} ended its stream before "
                                     "the answer was finished.")
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (ConnectionError, TimeoutError) as exc:
             raise UpstreamError(f"The connection to the upstream at {response.url} broke "
                                 f"mid-answer: {exc.__class__.__name__}: {exc}") from None
         except (ValueError, TypeError, AttributeError):
@@ -282,18 +266,18 @@ class UpstreamEngine:
 
     # -- transport -------------------------------------------------------------------------
 
-    async def _send(self, path: str, content: bytes) -> aiohttp.ClientResponse:
+    async def _send(self, path: str, content: bytes) -> Response:
         """POST to the replicas in turn until one answers below 500, and return that response
         with only its headers read. A 4xx is raised as hearth's error at once."""
         problems: list[str] = []
         for replica in self.replicas.in_turn():
             try:
-                response = await self._post(replica.url + path, content)
-            except aiohttp.SocketTimeoutError:
+                response = await self._pools[replica.url].post(path, content)
+            except TimeoutError:
                 # The upstream took the request and is slow; another replica would redo it.
                 raise UpstreamError(f"The upstream at {replica.url} did not answer within "
                                     f"{READ_TIMEOUT_S:.0f} s.") from None
-            except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+            except ConnectionError as exc:  # no answer began: another replica can take it
                 problems.append(self._failed(replica, exc))
                 continue
             if response.status < 400:
@@ -308,14 +292,6 @@ class UpstreamEngine:
         raise UpstreamError(f"No upstream replica could answer ({len(problems)} tried): "
                             + "; ".join(problems))
 
-    async def _post(self, url: str, content: bytes) -> aiohttp.ClientResponse:
-        """One POST, retried once on a new connection when a kept-alive one turns out to have
-        been closed by the upstream as it was reused (the request did not reach it)."""
-        try:
-            return await self._client().post(url, data=content)
-        except aiohttp.ServerDisconnectedError:
-            return await self._client().post(url, data=content)
-
     def _failed(self, replica: Replica, problem: Exception) -> str:
         self.replicas.failed(replica)
         if isinstance(problem, HearthError):
@@ -323,11 +299,11 @@ class UpstreamEngine:
         return f"{replica.url}: {problem.__class__.__name__}: {problem}"
 
 
-async def _read(response: aiohttp.ClientResponse) -> bytes:
+async def _read(response: Response) -> bytes:
     """The whole body; a connection that breaks while it arrives is the upstream's failure."""
     try:
         return await response.read()
-    except (aiohttp.ClientError, TimeoutError) as exc:
+    except (ConnectionError, TimeoutError) as exc:
         raise UpstreamError(f"The connection to the upstream at {response.url} broke while "
                             f"answering: {exc.__class__.__name__}: {exc}") from None
 
