@@ -334,18 +334,22 @@ def measure_server(name: str, description: str, argv: list[str], port: int, heal
 
 
 def worker_pids(server_pid: int) -> list[int]:
-    """The processes that serve requests: the server's children when it runs workers, else
-    the server itself."""
-    children = []
+    """The processes that serve requests: the server's children when it runs workers (not
+    multiprocessing's resource tracker, which serves none), else the server itself."""
+    workers = []
     for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    if int(f.read().rpartition(")")[2].split()[1]) == server_pid:
-                        children.append(int(entry))
-            except OSError:
-                continue
-    return children or [server_pid]
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                parent = int(f.read().rpartition(")")[2].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                tracker = b"resource_tracker" in f.read()
+        except OSError:
+            continue
+        if parent == server_pid and not tracker:
+            workers.append(int(entry))
+    return workers or [server_pid]
 
 
 def kill_worker_under_load(wrk: str, script: Path, key: str, upstream_url: str,
