@@ -524,7 +524,7 @@ def run_all(config: GatewayConfig, log: Log = lambda _: None) -> dict[str, Any]:
         "benchmark": "gateway",
         "started_at": started.isoformat(timespec="seconds"),
         "duration_s": round(time.perf_counter() - t0, 1),
-        "machine": {**machine_info(("aiohttp", "fastapi", "uvicorn", "pydantic")),
+        "machine": {**machine_info(("httptools", "fastapi", "uvicorn", "pydantic")),
                     "wrk": wrk_version(wrk),
                     "litellm": litellm_version(litellm) if litellm else None},
         "settings": {
