@@ -264,7 +264,8 @@ class Http1Pool:
         now = time.monotonic()
         while self._idle:
             connection = self._idle.pop()
-            if not connection.closed and now - connection.idle_since < self.keepalive_s:
+            fresh = now - connection.idle_since < self.keepalive_s
+            if fresh and not connection.closed and not connection.transport.is_closing():
                 return connection
             connection.abort()
         return None
