@@ -70,6 +70,39 @@ def start_server(home: Path, env: dict[str, str] | None = None,
     raise RuntimeError("hearth serve did not become healthy in time")
 
 
+@dataclass
+class FakeUpstreamServer:
+    process: subprocess.Popen
+    base_url: str  # ends in /v1
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+def start_fake_upstream(args: list[str] | None = None, timeout: float = 30) -> FakeUpstreamServer:
+    """Start `python -m hearth.bench.fake_upstream` on a free port; wait for /v1/models."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hearth.bench.fake_upstream", "--port", str(port), *(args or [])],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    server = FakeUpstreamServer(process, f"http://127.0.0.1:{port}/v1")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the fake upstream exited early:\n{process.stdout.read()}")
+        try:
+            if httpx.get(f"{server.base_url}/models", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError("the fake upstream did not answer in time")
+
+
 FAKE_ENV = {"HEARTH_ENGINE": "fake", "HEARTH_MODEL": "fake-model"}
 
 

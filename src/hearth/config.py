@@ -47,6 +47,17 @@ class Settings(BaseSettings):
     purge_interval_seconds: int = Field(default=3600, ge=1,
                                         description="How often the retention purge runs.")
     memory: bool = Field(default=True, description="Remember users who identify themselves.")
+    upstream_url: str | None = Field(
+        default=None, description="upstream engine: base URL ending in /v1, or several "
+                                  "comma-separated replicas of the same model.")
+    upstream_api_key: str | None = Field(
+        default=None, description="upstream engine: bearer token sent to the upstream.")
+    upstream_model: str | None = Field(
+        default=None, description="upstream engine: model name to ask for; default: model.")
+    upstream_concurrency: int = Field(
+        default=512, ge=1, description="upstream engine: requests in flight at once. The "
+                                       "upstream batches them itself, so this is far above "
+                                       "parallel.")
 
     @cached_property
     def models_dir(self) -> Path:

@@ -101,3 +101,15 @@ class ModelFileError(HearthError):
 
     status = 500
     code = "model_unavailable"
+
+
+class UpstreamError(HearthError):
+    """The upstream server (``HEARTH_UPSTREAM_URL``) could not be reached or failed to answer.
+
+    502 Bad Gateway: the fault is between hearth and the server it forwards to, not in the
+    caller's request, so retrying later (or fixing the upstream) is the remedy.
+    """
+
+    status = 502
+    type = "server_error"
+    code = "upstream_error"

@@ -575,11 +575,40 @@ def cpu_snapshot() -> CpuSnapshot | None:
     busy = sum(fields) - fields[3] - fields[4]
     import resource  # Unix only, and only reached where /proc/stat exists
 
-    ours = 0.0
+    ours = _live_descendants_cpu_s()
     for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
         usage = resource.getrusage(who)
         ours += usage.ru_utime + usage.ru_stime
     return CpuSnapshot(busy / os.sysconf("SC_CLK_TCK"), ours, time.monotonic())
+
+
+def _live_descendants_cpu_s() -> float:
+    """CPU seconds used so far by this process's descendants that are still running (and by
+    the children they reaped). ``RUSAGE_CHILDREN`` counts a child only once it is reaped, so
+    without this a server that runs through several measurements would count as another
+    process's load."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+        except OSError:
+            continue  # it ended meanwhile
+        # After the name: state, ppid, …; utime, stime, cutime, cstime are fields 11-14.
+        parents[int(entry)] = int(fields[1])
+        ticks[int(entry)] = sum(int(x) for x in fields[11:15])
+    children: dict[int, list[int]] = {}
+    for pid, parent in parents.items():
+        children.setdefault(parent, []).append(pid)
+    total, todo = 0, list(children.get(os.getpid(), []))
+    while todo:
+        pid = todo.pop()
+        total += ticks[pid]
+        todo.extend(children.get(pid, []))
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def others_cpu_share(before: CpuSnapshot | None, after: CpuSnapshot | None) -> float | None:
@@ -587,7 +616,8 @@ def others_cpu_share(before: CpuSnapshot | None, after: CpuSnapshot | None) -> f
     servers used between two snapshots. On a shared machine a busy neighbour during one
     system's turn skews the ratios; this is how a reader of the report can tell.
 
-    Servers count as ours only once stopped and reaped, so take ``after`` after stopping them.
+    Servers count as ours whether still running or stopped and reaped; one stopped but not yet
+    reaped between the two snapshots would not, so take ``after`` once they are waited for.
     """
     if before is None or after is None:
         return None

@@ -267,3 +267,102 @@ def memory_goals_table(report: dict[str, Any]) -> Table:
         met = {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}[goal["met"]]
         table.add_row(goal["name"], _num(goal["measured"], 3), goal["target"], met)
     return table
+
+
+# --- hearth bench gateway --------------------------------------------------------------------
+# The gateway benchmark's command and tables; the measuring lives in hearth.bench.gateway.
+
+
+@app.command("gateway")
+def gateway_command(
+    clients: Annotated[str, typer.Option(help="Concurrency levels, comma-separated.")] =
+    "1,16,64,256",
+    duration: Annotated[int, typer.Option(min=1, help="Seconds of load per level.")] = 10,
+    warmup: Annotated[int, typer.Option(min=1, help="Seconds of warm-up per system.")] = 2,
+    threads: Annotated[int, typer.Option(min=1, help="wrk threads (at most one per client).")]
+    = 1,
+    workers: Annotated[int, typer.Option(
+        min=1, help="hearth serve --workers, once hearth serve has that option.")] = 1,
+    litellm: Annotated[Optional[Path], typer.Option(
+        help="The litellm command (default: beside this Python, else on PATH).")] = None,
+    skip_litellm: Annotated[bool, typer.Option(
+        "--skip-litellm", help="Do not run LiteLLM's proxy.")] = False,
+    kill_test: Annotated[bool, typer.Option(
+        help="Also SIGKILL a hearth worker under load and check the server goes on.")] = True,
+    kill_duration: Annotated[int, typer.Option(
+        min=2, help="Seconds of load in the kill test; the kill comes halfway.")] = 6,
+    json_path: Annotated[Path, typer.Option(
+        "--json", help="Where to write the JSON report.")] = Path(
+        "benchmarks/results/gateway.json"),
+) -> None:
+    """What hearth adds in front of an instant OpenAI-compatible upstream, against LiteLLM's
+    proxy in the same run, driven by wrk.
+
+    Reports requests/s, p50 and p99 latency and failed requests per system and concurrency
+    level, the latency each gateway adds over calling the upstream directly, hearth/LiteLLM
+    requests/s, and the issue's goals.
+    """
+    from hearth.bench.gateway import GatewayConfig, run_all as run_gateway
+
+    config = GatewayConfig(clients=parse_clients(clients), duration_s=duration,
+                           warmup_s=warmup, wrk_threads=threads, hearth_workers=workers,
+                           litellm=litellm, skip_litellm=skip_litellm, kill_test=kill_test,
+                           kill_duration_s=kill_duration)
+    with one_line_errors():
+        report = run_gateway(config, log=lambda line: stderr.print(line, highlight=False))
+    console = Console()
+    console.print(gateway_table(report))
+    console.print(gateway_goals_table(report))
+    if not report["settings"]["keys"]:
+        stderr.print("[yellow]note:[/] hearth has no API keys yet (no `hearth admin`), so it "
+                     "ran without keys, quotas or usage metering.", highlight=False)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(report, indent=2) + "\n")
+    console.print(f"Report written to {json_path}", highlight=False, soft_wrap=True)
+    for name, system in report["systems"].items():
+        if (system["others_cpu_share"] or 0) > BUSY_WARNING:
+            stderr.print(f"[yellow]note:[/] other processes used {system['others_cpu_share']:.0%}"
+                         f" of the CPUs while {name} was measured; its numbers are likely low. "
+                         "Rerun on a quiet machine.", highlight=False)
+    failed = {name: s["error"] for name, s in report["systems"].items()
+              if s["error"] and not s["error"].startswith("skipped")}
+    if failed:
+        fail("; ".join(f"{name} was not measured: {error}" for name, error in failed.items()))
+
+
+def gateway_table(report: dict[str, Any]) -> Table:
+    """One row per system and level; "added" is the system's latency minus the upstream's."""
+    settings = report["settings"]
+    table = Table(
+        title=f"hearth bench gateway: {settings['duration_s']} s per level, wrk "
+              f"{settings['wrk_threads']} thread(s), keys {'on' if settings['keys'] else 'off'}",
+        caption="ms per request; added: minus the upstream alone at the same concurrency; "
+                "failed: non-2xx answers, socket errors and timeouts",
+        show_edge=False,
+    )
+    for column in ("system", "clients", "req/s", "p50", "p99", "added p50", "added p99",
+                   "failed"):
+        table.add_column(column, justify="left" if column == "system" else "right",
+                         no_wrap=True)
+    for name, system in report["systems"].items():
+        if system["error"]:
+            table.add_row(name, "-", "-", "-", "-", "-", "-", system["error"][:40])
+        for level in system["levels"]:
+            added = report["added_ms"].get(name, {}).get(str(level["clients"]), {})
+            failed = level["non_2xx"] + level["socket_errors"] + level["timeouts"]
+            table.add_row(name, str(level["clients"]), _num(level["requests_per_s"]),
+                          _num(level["p50_ms"], 2), _num(level["p99_ms"], 2),
+                          _num(added.get("p50_ms"), 2), _num(added.get("p99_ms"), 2),
+                          str(failed))
+        table.add_section()
+    return table
+
+
+def gateway_goals_table(report: dict[str, Any]) -> Table:
+    table = Table(title="goals (LiteLLM and the upstream measured in this run)", show_edge=False)
+    for column in ("goal", "measured", "target", "met"):
+        table.add_column(column)
+    for goal in report["goals"]:
+        met = {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}[goal["met"]]
+        table.add_row(goal["name"], _num(goal["measured"], 2), goal["target"], met)
+    return table

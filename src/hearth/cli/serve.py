@@ -52,7 +52,8 @@ def serve(
     host: Annotated[Optional[str], typer.Option(help="Address to listen on.")] = None,
     port: Annotated[Optional[int], typer.Option(help="Port to listen on.")] = None,
     model: Annotated[Optional[str], typer.Option(help="Catalog id or GGUF path.")] = None,
-    engine: Annotated[Optional[str], typer.Option(help="Engine: llamacpp or fake.")] = None,
+    engine: Annotated[Optional[str], typer.Option(
+        help="Engine: llamacpp, upstream (HEARTH_UPSTREAM_URL) or fake.")] = None,
     threads: Annotated[Optional[int], typer.Option(help="CPU threads for the model.")] = None,
     parallel: Annotated[Optional[int], typer.Option(
         help="Sequences decoded together in one batch.")] = None,

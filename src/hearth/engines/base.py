@@ -38,6 +38,10 @@ class ChatRequest:
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None
     priority: int = 0  # the caller's plan: higher is admitted first when the queue is full
+    # The client reads the answer as a stream. Engines that generate locally stream anyway;
+    # one that forwards to another server asks it for a whole answer when this is False,
+    # which is one response to parse instead of a chunk per token.
+    stream: bool = True
 
 
 @dataclass

@@ -51,3 +51,10 @@ def _fake(settings: Settings) -> Engine:
     from hearth.engines.fake import FakeEngine
 
     return FakeEngine.from_settings(settings)
+
+
+@register("upstream")
+def _upstream(settings: Settings) -> Engine:
+    from hearth.engines.upstream import UpstreamEngine
+
+    return UpstreamEngine.from_settings(settings)

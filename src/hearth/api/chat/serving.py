@@ -47,6 +47,7 @@ def to_engine_request(body: ChatCompletionRequest, max_tokens_limit: int,
         tools=[t.model_dump(exclude_none=True) for t in body.tools] if body.tools else None,
         tool_choice=body.tool_choice,
         priority=priority,
+        stream=body.stream,
     )
 
 
