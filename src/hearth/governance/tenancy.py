@@ -161,6 +161,9 @@ def create_key(db: Database, actor: str, org_id: str, user_id: str, *,
                scopes: list[str] | None = None, expires_at: datetime | None = None,
                name: str | None = None) -> NewKey:
     scopes = parse_scopes(scopes)
+    if expires_at is not None and expires_at.tzinfo is None:
+        # A time without an offset (as JSON often sends one) is UTC, as usage bounds are.
+        expires_at = expires_at.replace(tzinfo=UTC)
     if expires_at is not None and expires_at <= datetime.now(UTC):
         raise InvalidRequest("expires_at is in the past.", param="expires_at")
     secret = new_secret()

@@ -1,0 +1,146 @@
+"""``hearth admin`` as an operator runs it: the real command in a subprocess, on a SQLite file
+under its own ``HEARTH_HOME``.
+
+Each run costs about a second of imports, so one test walks a whole session of steps. What a
+command did is checked where it matters: a printed key is tried at the gate, a setting is
+read back from the database, the audit log is read in-process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hearth.errors import Unauthorized
+from hearth.governance import audit, gate, tenancy
+from hearth.governance.gate import Cost
+from hearth.store import memories as memory_store
+from hearth.store.db import Database
+from hearth.store.memories import Owner
+
+
+def hearth(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HEARTH_HOME": str(home), "COLUMNS": "200"}
+    for name in ("HEARTH_DATABASE_URL", "HEARTH_USER", "HEARTH_ORG"):
+        env.pop(name, None)
+    return subprocess.run([sys.executable, "-m", "hearth", *args], capture_output=True,
+                          text=True, env=env, timeout=120, check=False)
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    """The command failed with exit code 1 and one line on stderr, no traceback."""
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    """The database the commands use, opened in the test too (it creates it first)."""
+    database = Database(f"sqlite:///{tmp_path / 'hearth.db'}")
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+def test_an_operator_manages_orgs_users_keys_plans_usage_and_audit(tmp_path: Path,
+                                                                    db: Database) -> None:
+    assert "Created organisation 'acme'" in ok(hearth(tmp_path, "admin", "org", "create",
+                                                      "acme"))
+    assert "Created user 'alice' in 'acme' as member" in ok(hearth(
+        tmp_path, "admin", "user", "create", "acme", "alice", "--role", "member"))
+
+    # A new key: the secret alone on stdout (so `$(hearth admin key create …)` captures it).
+    created = hearth(tmp_path, "admin", "key", "create", "acme", "alice", "--scopes", "chat")
+    secret = ok(created).strip()
+    assert created.stdout == secret + "\n"
+    assert secret.startswith("hth_") and len(secret.split()) == 1
+    key_id = re.search(r"Created key (key_[0-9a-f]+)", created.stderr).group(1)
+    admitted = gate.admit(db, secret, scope="chat")
+    assert (admitted.principal.key_id, admitted.principal.user_id) == (key_id, "alice")
+
+    listed = ok(hearth(tmp_path, "admin", "key", "list"))
+    assert key_id in listed and secret[:12] in listed
+    assert secret not in listed and secret[12:] not in listed and secret[13:30] not in listed
+
+    assert f"Revoked {key_id}" in ok(hearth(tmp_path, "admin", "key", "revoke", key_id))
+    with pytest.raises(Unauthorized) as err:
+        gate.admit(db, secret, scope="chat")
+    assert err.value.code == "revoked_api_key"
+
+    limits = {"requests_per_minute": {"key": 5}, "concurrent_streams": {"user": 2}}
+    assert "Plan 'tight' set (priority 3)" in ok(hearth(
+        tmp_path, "admin", "plan", "set", "tight", "--limits", json.dumps(limits),
+        "--priority", "3"))
+    tight_row = next(line for line in ok(hearth(tmp_path, "admin", "plan", "list")).splitlines()
+                     if " tight " in line)
+    assert [cell.strip() for cell in tight_row.strip("│ ").split("│")] == [
+        "tight", "3", "5 / - / -", "- / - / -", "- / 2 / -"]
+
+    assert "memories kept 30 days" in ok(hearth(
+        tmp_path, "admin", "org", "set", "acme", "--plan", "tight", "--memory-days", "30"))
+    acme = tenancy.get_org(db, "acme")
+    assert (acme.plan, acme.memory_retention_days, acme.conversation_retention_days) == (
+        "tight", 30, None)
+
+    gate.settle(db, admitted, Cost(model="fake", route="/v1/chat/completions", status=200,
+                                   duration_ms=2000.0, prompt_tokens=11, completion_tokens=7))
+    csv_lines = ok(hearth(tmp_path, "admin", "usage", "--csv", "-")).splitlines()
+    assert csv_lines[0].startswith("group,requests,prompt_tokens,completion_tokens,")
+    assert [line.split(",")[:4] for line in csv_lines[1:]] == [["acme/alice", "1", "11", "7"]]
+
+    assert [e.action for e in reversed(audit.entries(db))] == [
+        "org.create", "user.create", "key.create", "key.revoke", "plan.set", "org.settings",
+        "usage.read"]
+    assert "Audit log intact: 7 entries" in ok(hearth(tmp_path, "admin", "audit", "verify"))
+
+    with sqlite3.connect(tmp_path / "hearth.db") as tamper:
+        tamper.execute("UPDATE audit_log SET actor = 'x' WHERE id = 1")
+    tampered = hearth(tmp_path, "admin", "audit", "verify")
+    assert tampered.returncode == 1
+    assert "tampered" in tampered.stderr and "entry 1" in tampered.stderr
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (("user", "create", "nowhere", "bob"), "No organisation 'nowhere'"),
+    (("user", "create", "local", "bob", "--role", "wizard"), "Unknown role 'wizard'"),
+    (("org", "create", "local"), "Organisation 'local' exists already"),
+])
+def test_a_refused_admin_command_says_why_in_one_line(tmp_path: Path, args: tuple[str, ...],
+                                                      says: str) -> None:
+    assert says in one_line_error(hearth(tmp_path, "admin", *args))
+
+
+def test_memory_export_and_forget_all_are_on_the_audit_log(tmp_path: Path,
+                                                           db: Database) -> None:
+    owner = Owner("local", "local")
+    memory_store.add_memory(db, owner, kind="fact", text="I keep bees.",
+                            embedding=np.full(384, 384 ** -0.5, dtype=np.float32),
+                            observed_at=datetime(2024, 1, 1, tzinfo=UTC))
+
+    exported = json.loads(ok(hearth(tmp_path, "memory", "export")))
+    assert [m["text"] for m in exported["memories"]] == ["I keep bees."]
+    assert "Forgot 1 memories" in ok(hearth(tmp_path, "memory", "forget", "--all", "--yes"))
+
+    logged = [(e.action, e.org_id, e.target, e.details) for e in reversed(audit.entries(db))]
+    assert logged == [("memory.export", "local", "local/local", {"memories": 1}),
+                      ("memory.delete_all", "local", "local/local", {"memories": 1})]
+    assert all(e.actor.startswith("operator ") for e in audit.entries(db))
+    assert audit.verify(db).ok
