@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from hearth.bench import gateway
+from hearth.bench import gateway, gateway_keys
 from hearth.bench.gateway import LevelResult, SystemResult
 from hearth.cli.main import app
+from hearth.store.db import Database
 
 WRK_OUTPUT = """Running 10s test @ http://127.0.0.1:9000/v1/chat/completions
   1 threads and 16 connections
@@ -57,7 +58,8 @@ def test_added_latency_and_ratios_are_against_the_same_concurrency() -> None:
         "litellm": SystemResult("litellm", "", levels=[level(1, 90, 11.0, 15.0),
                                                        level(16, 100, 150.0, 300.0)]),
     }
-    added, ratios, goals = gateway.compare(systems, (1, 16), kill=None)
+    quota = {"limit_per_minute": 1000, "answered": 1000, "within_quota": True}
+    added, ratios, goals = gateway.compare(systems, (1, 16), quota=quota, kill=None)
     assert added["hearth"]["1"] == {"p50_ms": 0.7, "p99_ms": 1.0}
     assert added["litellm"]["16"] == {"p50_ms": 148.0, "p99_ms": 296.0}
     assert ratios == {"hearth_vs_litellm_rps_at_1": 11.11, "hearth_vs_litellm_rps_at_16": 15.0}
@@ -66,11 +68,24 @@ def test_added_latency_and_ratios_are_against_the_same_concurrency() -> None:
     # Fast enough, but it failed a request at that level: not met.
     assert met["16 client(s): requests/s >= 10x LiteLLM"] is False
     assert met["1 client: hearth adds < 1 ms at p50"] is True
-    assert met["no key exceeds its quota under load"] is None
+    assert met["a key on a tight plan gets no more than its quota under load"] is True
 
 
-def test_without_governance_the_bench_provisions_no_key() -> None:
-    assert gateway.provision_key({}) is None
+def test_the_bench_keys_work_and_usage_and_audit_are_checked(tmp_path: Path) -> None:
+    from hearth.governance import gate
+
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    keys = gateway_keys.provision(url)
+    db = Database(url)
+    admitted = gate.admit(db, keys.measured, scope="chat", generates=True)
+    assert admitted.principal.plan == "bench" and admitted.lease_id is not None
+    assert gate.admit(db, keys.tight, scope="chat").principal.plan == "bench-tight"
+    gate.settle(db, admitted, gate.Cost(model="m", route="chat", status=200, duration_ms=1))
+    db.dispose()
+
+    assert gateway_keys.usage_and_audit(url, acknowledged=1)["consistent"] is True
+    checked = gateway_keys.usage_and_audit(url, acknowledged=2)  # one answer went unmetered
+    assert checked["metered_200"] == 1 and checked["consistent"] is False
 
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)")
@@ -85,7 +100,7 @@ def test_a_short_run_measures_hearth_in_front_of_the_upstream_and_writes_the_rep
     assert result.exit_code == 0, result.output
     assert "req/s" in result.output and "goals" in result.output
     report = json.loads(out.read_text())
-    assert report["settings"]["keys"] is False
+    assert report["settings"]["keys"] is True
     for name in ("upstream", "hearth"):
         system = report["systems"][name]
         assert system["error"] is None
@@ -96,4 +111,7 @@ def test_a_short_run_measures_hearth_in_front_of_the_upstream_and_writes_the_rep
     assert report["added_ms"]["hearth"]["2"]["p50_ms"] is not None
     kill = report["kill_test"]
     assert kill["killed_pid"] is not None and kill["load"]["requests"] > 0
-    assert kill["keeps_answering"] == (kill["workers"] > 1)
+    assert kill["workers"] == 2 and kill["keeps_answering"] is True
+    assert kill["usage_and_audit_consistent"] is True
+    quota = report["quota_test"]
+    assert quota["answered"] <= quota["limit_per_minute"] and quota["within_quota"] is True

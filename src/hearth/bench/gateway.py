@@ -6,7 +6,7 @@ Three systems answer the same chat completion request (whole answer, ``max_token
 - ``upstream``: the fake instant upstream (``hearth.bench.fake_upstream``) called directly,
   the floor every gateway adds to;
 - ``hearth``: ``hearth serve --engine upstream`` in front of it, memory off, with an API key
-  where governance provides them;
+  on a plan whose limits are checked (and counted) on every request;
 - ``litellm``: LiteLLM's proxy in front of it, master key set.
 
 Load comes from ``wrk`` (a C load generator, Debian package ``wrk``), not a Python client that
@@ -14,14 +14,14 @@ would eat the same two cores as the servers. Each system gets a short warm-up, t
 concurrency level for a fixed duration; the systems run one after another so that only the
 measured one competes with wrk and the upstream for the CPU.
 
-Separately, ``kill_worker_under_load`` SIGKILLs a hearth worker mid-load and checks that the
-server keeps answering.
+Then a key on a tight plan is driven past its requests-per-minute limit from several workers
+(``quota_under_load``), and ``kill_worker_under_load`` SIGKILLs a hearth worker mid-load and
+checks that the server keeps answering and that usage and audit cover every acknowledged
+request.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import inspect
 import json
 import os
 import shutil
@@ -38,6 +38,7 @@ from typing import Any
 
 import httpx
 
+from hearth.bench import gateway_keys
 from hearth.bench.engine import (
     BenchError,
     cpu_snapshot,
@@ -95,7 +96,7 @@ class GatewayConfig:
     duration_s: int = 10
     warmup_s: int = 2
     wrk_threads: int = 1  # one is plenty for a few thousand requests/s, and leaves a core
-    hearth_workers: int = 1  # used once `hearth serve --workers` exists
+    hearth_workers: int = 1
     litellm: Path | None = None  # the `litellm` command; None: beside this Python, or on PATH
     skip_litellm: bool = False
     kill_test: bool = True
@@ -219,50 +220,15 @@ def hearth_executable() -> str:
     return str(Path(sys.executable).with_name("hearth"))
 
 
-def serve_supports_workers() -> bool:
-    """Whether ``hearth serve`` has grown a ``--workers`` option yet."""
-    from hearth.cli.serve import serve
-
-    return "workers" in inspect.signature(serve).parameters
-
-
 def hearth_command(port: int, workers: int) -> list[str]:
-    argv = [hearth_executable(), "serve", "--engine", "upstream", "--model", MODEL,
-            "--host", "127.0.0.1", "--port", str(port)]
-    if serve_supports_workers():
-        argv += ["--workers", str(workers)]
-    return argv
+    return [hearth_executable(), "serve", "--engine", "upstream", "--model", MODEL,
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
 
 
 def hearth_server_env(home: Path, upstream_url: str) -> dict[str, str]:
     return hearth_env(HEARTH_HOME=str(home), HEARTH_ENGINE="upstream", HEARTH_MODEL=MODEL,
-                      HEARTH_UPSTREAM_URL=f"{upstream_url}/v1", HEARTH_MEMORY="false")
-
-
-def provision_key(env: dict[str, str]) -> str | None:
-    """An API key for the benchmark's client, made with ``hearth admin`` in the database that
-    ``env`` points the server at (HEARTH_HOME / HEARTH_DATABASE_URL), before it starts.
-
-    The plan's limits are far above what the benchmark sends, so quotas are checked on every
-    request without ever refusing one. Returns None while hearth has no ``admin`` commands
-    (governance not there yet): the benchmark then runs without keys and says so.
-    """
-    if importlib.util.find_spec("hearth.cli.admin") is None:
-        return None
-    hearth = hearth_executable()
-    secret = ""
-    for args in (["org", "create", "bench", "--plan", "enterprise"],
-                 ["user", "create", "bench", "alice", "--role", "member"],
-                 ["key", "create", "bench", "alice", "--scopes", "chat"]):
-        result = subprocess.run([hearth, "admin", *args], env=env, capture_output=True,
-                                text=True, timeout=120)
-        if result.returncode != 0:
-            raise BenchError(f"hearth admin {' '.join(args)} failed: "
-                             f"{(result.stderr or result.stdout).strip()}")
-        secret = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
-    if not secret:
-        raise BenchError("hearth admin key create printed no key.")
-    return secret
+                      HEARTH_UPSTREAM_URL=f"{upstream_url}/v1", HEARTH_MEMORY="false",
+                      HEARTH_DATABASE_URL=f"sqlite:///{home / 'hearth.db'}")
 
 
 def find_litellm(given: Path | None) -> Path | None:
@@ -352,39 +318,70 @@ def worker_pids(server_pid: int) -> list[int]:
     return workers or [server_pid]
 
 
-def kill_worker_under_load(wrk: str, script: Path, key: str, upstream_url: str,
-                           config: GatewayConfig, log: Log) -> dict[str, Any]:
-    """Load hearth (2 workers where ``hearth serve`` has them, else one process), SIGKILL one
-    worker halfway through, then check that the server still answers.
+def quota_under_load(wrk: str, folder: Path, upstream_url: str, config: GatewayConfig,
+                     log: Log) -> dict[str, Any]:
+    """Drive a key on a tight plan (``TIGHT_REQUESTS_PER_MINUTE``) from 64 connections across
+    2 workers for a few seconds inside one minute, and count what it got answered."""
+    port = free_port()
+    home = folder / "quota-home"
+    home.mkdir()
+    env = hearth_server_env(home, upstream_url)
+    keys = gateway_keys.provision(env["HEARTH_DATABASE_URL"])
+    script = write_wrk_script(folder, keys.tight)
+    with running_server(hearth_command(port, 2), port, "/healthz", env=env,
+                        start_timeout_s=120) as base:
+        if gateway_keys.seconds_into_minute() > 60 - config.kill_duration_s - 5:
+            gateway_keys.wait_for_minute_start()
+        level = run_wrk(wrk, script, f"{base}/v1/chat/completions", 64,
+                        config.kill_duration_s, config.wrk_threads)
+    answered = level.requests - level.non_2xx
+    log(f"  tight key ({gateway_keys.TIGHT_REQUESTS_PER_MINUTE}/min): {level.requests} "
+        f"requests, {answered} answered, {level.non_2xx} refused")
+    return {"limit_per_minute": gateway_keys.TIGHT_REQUESTS_PER_MINUTE, "workers": 2,
+            "load": asdict(level), "answered": answered,
+            "within_quota": answered <= gateway_keys.TIGHT_REQUESTS_PER_MINUTE}
+
+
+def kill_worker_under_load(wrk: str, folder: Path, upstream_url: str, config: GatewayConfig,
+                           log: Log) -> dict[str, Any]:
+    """Load hearth (2 workers) with a key, SIGKILL one worker halfway through, then check
+    that the server still answers and that every acknowledged request has its usage record
+    and the audit chain is intact.
 
     What the killed worker had in flight fails; the point is that the rest of the server goes
-    on. Whether usage and audit stay consistent with what was acknowledged is for governance
-    to check once it records them.
+    on and nothing answered goes unrecorded.
     """
-    workers = 2 if serve_supports_workers() else 1
     port = free_port()
-    with tempfile.TemporaryDirectory() as home:
-        env = hearth_server_env(Path(home), upstream_url)
-        argv = hearth_command(port, workers)
-        with running_server(argv, port, "/healthz", env=env, start_timeout_s=120) as base:
-            server_pid = _server_pid(port)
-            url = f"{base}/v1/chat/completions"
-            load = subprocess.Popen(
-                [wrk, "-t", "1", "-c", "16", "-d", f"{config.kill_duration_s}s", "--timeout",
-                 "5s", "-s", str(script), url],
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            time.sleep(config.kill_duration_s / 2)
-            victim = worker_pids(server_pid)[0] if server_pid else None
-            if victim:
-                os.kill(victim, signal.SIGKILL)
-                log(f"  killed pid {victim} ({workers} worker(s)) mid-load")
-            output, _ = load.communicate(timeout=config.kill_duration_s + 60)
-            answered = _probe(url, key)
+    home = folder / "kill-home"
+    home.mkdir()
+    env = hearth_server_env(home, upstream_url)
+    key = gateway_keys.provision(env["HEARTH_DATABASE_URL"]).measured
+    script = write_wrk_script(folder, key)
+    with running_server(hearth_command(port, 2), port, "/healthz", env=env,
+                        start_timeout_s=120) as base:
+        server_pid = _server_pid(port)
+        url = f"{base}/v1/chat/completions"
+        load = subprocess.Popen(
+            [wrk, "-t", "1", "-c", "16", "-d", f"{config.kill_duration_s}s", "--timeout",
+             "5s", "-s", str(script), url],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        time.sleep(config.kill_duration_s / 2)
+        victim = worker_pids(server_pid)[0] if server_pid else None
+        if victim:
+            os.kill(victim, signal.SIGKILL)
+            log(f"  killed worker pid {victim} of 2 mid-load")
+        output, _ = load.communicate(timeout=config.kill_duration_s + 60)
+        answered = _probe(url, key)
     level = parse_wrk(output, 16)
-    return {"workers": workers, "killed_pid": victim, "load": asdict(level),
+    records = gateway_keys.usage_and_audit(
+        env["HEARTH_DATABASE_URL"], level.requests - level.non_2xx + answered)
+    log(f"  {records['acknowledged']} acknowledged, {records['metered_200']} metered, audit "
+        f"{'intact' if records['audit_intact'] else 'BROKEN'}")
+    return {"workers": 2, "killed_pid": victim, "load": asdict(level),
             "probe_requests": PROBE_REQUESTS, "probe_answered": answered,
             "keeps_answering": answered == PROBE_REQUESTS,
-            "usage_and_audit_consistent": None}
+            "usage_and_audit": records,
+            "usage_and_audit_consistent": records["consistent"]}
 
 
 def _server_pid(port: int) -> int | None:
@@ -426,7 +423,8 @@ def added_latency(systems: dict[str, SystemResult], name: str,
 
 
 def compare(systems: dict[str, SystemResult], clients: tuple[int, ...],
-            kill: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any], list[Goal]]:
+            quota: dict[str, Any] | None, kill: dict[str, Any] | None,
+            ) -> tuple[dict[str, Any], dict[str, Any], list[Goal]]:
     """Added latency per gateway and level, hearth/LiteLLM requests/s ratios, and the goals.
 
     A level where hearth refused or lost any request meets no goal: latency covers answered
@@ -449,11 +447,18 @@ def compare(systems: dict[str, SystemResult], clients: tuple[int, ...],
         goals.append(Goal("1 client: hearth adds < 1 ms at p50", f"< {ADDED_P50_GOAL_MS:g} ms",
                           p50, None if p50 is None else
                           p50 < ADDED_P50_GOAL_MS and _clean(systems["hearth"].level(1))))
-    goals.append(Goal("no key exceeds its quota under load", "0 keys over quota", None, None))
+    if quota is not None:
+        goals.append(Goal("a key on a tight plan gets no more than its quota under load",
+                          f"<= {quota['limit_per_minute']} answered in one minute",
+                          quota["answered"], quota["within_quota"]))
     if kill is not None:
         goals.append(Goal("kill -9 of a worker mid-load: the server keeps answering",
                           f"{PROBE_REQUESTS}/{PROBE_REQUESTS} probes answered",
                           kill["probe_answered"], kill["keeps_answering"]))
+        goals.append(Goal("kill -9 of a worker mid-load: usage and audit cover every "
+                          "acknowledged request", "every 2xx metered, chain intact",
+                          kill["usage_and_audit"]["metered_200"],
+                          kill["usage_and_audit_consistent"]))
     return added, ratios, goals
 
 
@@ -478,7 +483,7 @@ def run_all(config: GatewayConfig, log: Log = lambda _: None) -> dict[str, Any]:
             log(f"  other processes used {share:.0%} of the CPUs meanwhile")
 
     litellm = None if config.skip_litellm else find_litellm(config.litellm)
-    kill = None
+    quota = kill = None
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         up_port = free_port()
@@ -487,8 +492,8 @@ def run_all(config: GatewayConfig, log: Log = lambda _: None) -> dict[str, Any]:
             home = folder / "hearth-home"
             home.mkdir()
             env = hearth_server_env(home, upstream)
-            key = provision_key(env)
-            hearth_script = write_wrk_script(folder, key or "no-key-needed")
+            key = gateway_keys.provision(env["HEARTH_DATABASE_URL"]).measured
+            hearth_script = write_wrk_script(folder, key)
 
             def upstream_alone() -> SystemResult:
                 result = SystemResult("upstream", "the fake upstream, called directly",
@@ -516,10 +521,11 @@ def run_all(config: GatewayConfig, log: Log = lambda _: None) -> dict[str, Any]:
                     "LiteLLM's proxy is not installed: pip install 'openhearth[gateway]', or "
                     "into a venv of its own and pass --litellm PATH/TO/litellm."))
             if config.kill_test:
+                log("a key on a tight plan under load")
+                quota = quota_under_load(wrk, folder, upstream, config, log)
                 log("kill -9 of a hearth worker under load")
-                kill = kill_worker_under_load(wrk, hearth_script, key or "no-key-needed",
-                                              upstream, config, log)
-    added, ratios, goals = compare(systems, config.clients, kill)
+                kill = kill_worker_under_load(wrk, folder, upstream, config, log)
+    added, ratios, goals = compare(systems, config.clients, quota, kill)
     return {
         "benchmark": "gateway",
         "started_at": started.isoformat(timespec="seconds"),
@@ -531,12 +537,14 @@ def run_all(config: GatewayConfig, log: Log = lambda _: None) -> dict[str, Any]:
             "clients": list(config.clients), "duration_s": config.duration_s,
             "warmup_s": config.warmup_s, "wrk_threads": config.wrk_threads,
             "wrk_timeout_s": WRK_TIMEOUT_S, "request": REQUEST,
-            "hearth_workers": config.hearth_workers if serve_supports_workers() else 1,
-            "keys": key is not None,
+            "hearth_workers": config.hearth_workers,
+            "keys": True,
+            "plan_limits": gateway_keys.BENCH_LIMITS.model_dump(),
         },
         "systems": {name: asdict(system) for name, system in systems.items()},
         "added_ms": added,
         "ratios": ratios,
         "goals": [asdict(goal) for goal in goals],
+        "quota_test": quota,
         "kill_test": kill,
     }
