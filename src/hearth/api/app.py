@@ -26,6 +26,7 @@ from hearth.config import Settings
 from hearth.engines.base import Engine
 from hearth.engines.registry import create_engine
 from hearth.governance.energy import EnergyMeter
+from hearth.governance.gate_writer import GateWriter
 from hearth.governance.retention import purge
 from hearth.memory.service import MemoryService
 from hearth.memory.worker import MemoryWorker
@@ -51,6 +52,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     db.migrate()
     memory = MemoryService(db) if settings.memory else None
     worker = MemoryWorker(memory) if memory else None
+    gate = GateWriter(db)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
@@ -73,8 +75,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.started_at = int(time.time())
     app.state.memory = memory
+    app.state.gate = gate
     app.state.energy = EnergyMeter(settings.energy_watts)
-    app.state.chat = ChatServing(Assistant(engine, db, memory, worker), metrics,
+    app.state.chat = ChatServing(Assistant(engine, db, memory, worker), metrics, gate,
                                  app.state.energy, settings.max_tokens_limit)
     install_error_handlers(app)
     for router in (health.router, models_router, chat_router, embeddings_router,

@@ -1,8 +1,9 @@
 """Authorisation in one place: every route declares what it needs, this module decides.
 
 A request's bearer key is resolved, scope-checked and held to its plan's limits by
-``hearth.governance.gate`` in one database transaction; routes receive the resulting
-``Pass`` (or the ``Owner`` whose data they may reach) and never look at keys themselves.
+``hearth.governance.gate`` (batched with other requests' by the process's ``GateWriter``);
+routes receive the resulting ``Pass`` (or the ``Owner`` whose data they may reach) and
+never look at keys themselves.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
-from starlette.concurrency import run_in_threadpool
 
-from hearth.governance.gate import Pass, admit
+from hearth.governance.gate import Pass
+from hearth.governance.gate_writer import GateWriter
 from hearth.store.owner import Owner
 
 
@@ -31,8 +32,8 @@ def authorised(scope: str | None, *, generates: bool = False
                ) -> Callable[[Request], Awaitable[Pass]]:
     """A dependency admitting requests whose key holds ``scope`` (None: any valid key)."""
     async def dependency(request: Request) -> Pass:
-        return await run_in_threadpool(admit, request.app.state.db, bearer(request),
-                                       scope=scope, generates=generates)
+        gate: GateWriter = request.app.state.gate
+        return await gate.admit(bearer(request), scope=scope, generates=generates)
 
     dependency.__name__ = f"authorised_{(scope or 'any').replace(':', '_')}"
     return dependency

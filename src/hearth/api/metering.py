@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import time
 
-from starlette.concurrency import run_in_threadpool
-
 from hearth.governance.energy import EnergyMeter
-from hearth.governance.gate import Cost, Pass, settle
-from hearth.store.db import Database
+from hearth.governance.gate import Cost, Pass
+from hearth.governance.gate_writer import GateWriter
 
 
 class RequestMeter:
-    def __init__(self, db: Database, energy: EnergyMeter, admitted: Pass, *, model: str,
+    def __init__(self, gate: GateWriter, energy: EnergyMeter, admitted: Pass, *, model: str,
                  route: str, in_flight: int):
-        self.db = db
+        self.gate = gate
         self.energy = energy
         self.admitted = admitted
         self.model = model
@@ -42,4 +40,4 @@ class RequestMeter:
                     duration_ms=(time.perf_counter() - self._started) * 1000,
                     prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
                     ttft_ms=self._ttft_ms, energy_joules=self.energy.joules_since(self._reading))
-        await run_in_threadpool(settle, self.db, self.admitted, cost)
+        await self.gate.settle(self.admitted, cost)

@@ -8,7 +8,7 @@ from hearth.cli import admin, bench, chat, memory, models, serve
 
 app = typer.Typer(
     name="hearth",
-    help="Self-hosted AI on open-weight models: serve, chat, manage models and memories, administer, benchmark.",
+    help="Self-hosted AI on open-weight models: serve, chat, memories, models, admin, bench.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )

@@ -8,8 +8,7 @@ in the database, so limits hold across server workers and a revoked key stops wo
 its next request.
 
 This runs twice per request, so it is written as a handful of fixed SQL statements (the
-same text on SQLite and PostgreSQL) on a plain connection: building ORM statements would
-cost several times more than running them.
+same text on SQLite and PostgreSQL) run on the driver's cursor (``DriverSQL``).
 """
 
 from __future__ import annotations
@@ -18,11 +17,12 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import JSON, Connection, bindparam, text
+from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.orm import Session
 
 from hearth.errors import RateLimited, Unauthorized
 from hearth.governance import counters
+from hearth.governance.driver_sql import DriverSQL
 from hearth.governance.keys import prefix_of, secret_matches
 from hearth.governance.plans import LEVELS, Level, limit
 from hearth.governance.principal import LOCAL_ORG, LOCAL_USER, Principal
@@ -32,42 +32,30 @@ from hearth.store.tables import UTCDateTime
 
 LEASE_SECONDS = 600  # a stream held longer than this (or by a dead worker) stops counting
 
-_WHEN = UTCDateTime()
-_KEY = text(
+_KEY = (
     "SELECT k.id, k.salt, k.hash, k.org_id, k.user_id, k.scopes, k.expires_at, k.revoked_at, "
-    "u.role, p.name AS plan, p.priority, p.limits FROM api_keys k "
+    "u.role, p.name, p.priority, p.limits FROM api_keys k "
     "JOIN users u ON u.org_id = k.org_id AND u.user_id = k.user_id "
     "JOIN orgs o ON o.id = k.org_id "
-    "JOIN plans p ON p.name = COALESCE(u.plan, o.plan) WHERE k.prefix = :prefix"
-).columns(scopes=JSON, expires_at=_WHEN, revoked_at=_WHEN, limits=JSON)
-_ANY_KEY = text("SELECT 1 FROM api_keys LIMIT 1")
-_LOCAL_PLAN = text(
-    "SELECT p.name AS plan, p.priority, p.limits FROM plans p JOIN orgs o ON o.plan = p.name "
-    f"WHERE o.id = '{LOCAL_ORG}'").columns(limits=JSON)
-_LOCK_ORG = text("SELECT id FROM orgs WHERE id = :org FOR UPDATE")
-_LIVE_STREAMS = {
-    "key": "AND key_id = :key_id",
-    "user": "AND user_id = :user_id",
-    "org": "",
-}
-_LIVE_STREAMS_SQL = {
-    level: text("SELECT count(*) FROM stream_leases WHERE org_id = :org_id "
-                f"AND expires_at > :now {narrower}").bindparams(bindparam("now", type_=_WHEN))
-    for level, narrower in _LIVE_STREAMS.items()
-}
-_TAKE_LEASE = text(
-    "INSERT INTO stream_leases (org_id, user_id, key_id, expires_at) "
-    "VALUES (:org_id, :user_id, :key_id, :expires) RETURNING id"
-).bindparams(bindparam("expires", type_=_WHEN))
-_DROP_LEASE = text("DELETE FROM stream_leases WHERE id = :id")
-_DROP_EXPIRED = text("DELETE FROM stream_leases WHERE expires_at <= :now").bindparams(
-    bindparam("now", type_=_WHEN))
-_RECORD_USAGE = text(
+    "JOIN plans p ON p.name = COALESCE(u.plan, o.plan) WHERE k.prefix = :prefix")
+_ANY_KEY = "SELECT 1 FROM api_keys LIMIT 1"
+_LOCAL_PLAN = ("SELECT p.name, p.priority, p.limits FROM plans p "
+               f"JOIN orgs o ON o.plan = p.name WHERE o.id = '{LOCAL_ORG}'")
+_LOCK_ORG = "SELECT id FROM orgs WHERE id = :org FOR UPDATE"
+_LIVE_STREAMS = (
+    "SELECT SUM(CASE WHEN key_id = :key_id THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN user_id = :user_id THEN 1 ELSE 0 END), COUNT(*) FROM stream_leases "
+    "WHERE org_id = :org_id AND expires_at > :now")
+_TAKE_LEASE = ("INSERT INTO stream_leases (org_id, user_id, key_id, expires_at) "
+               "VALUES (:org_id, :user_id, :key_id, :expires) RETURNING id")
+_DROP_LEASE = "DELETE FROM stream_leases WHERE id = :id"
+_RECORD_USAGE = (
     "INSERT INTO usage_records (at, org_id, user_id, key_id, model, route, status, "
     "prompt_tokens, completion_tokens, ttft_ms, duration_ms, energy_joules) VALUES (:at, "
     ":org_id, :user_id, :key_id, :model, :route, :status, :prompt_tokens, "
-    ":completion_tokens, :ttft_ms, :duration_ms, :energy_joules)"
-).bindparams(bindparam("at", type_=_WHEN))
+    ":completion_tokens, :ttft_ms, :duration_ms, :energy_joules)")
+_DROP_EXPIRED = text("DELETE FROM stream_leases WHERE expires_at <= :now").bindparams(
+    bindparam("now", type_=UTCDateTime()))
 
 
 @dataclass(frozen=True)
@@ -98,87 +86,152 @@ def _subject(principal: Principal, level: Level) -> str | None:
     return f"org:{principal.org_id}"
 
 
-def _resolve(connection: Connection, secret: str | None) -> Principal:
+def _resolve(sql: DriverSQL, secret: str | None) -> Principal:
     prefix = prefix_of(secret) if secret else None
-    row = None
-    if prefix is not None:
-        row = connection.execute(_KEY, {"prefix": prefix}).first()
+    row = sql.one(_KEY, {"prefix": prefix}) if prefix is not None else None
     if row is None:
-        if connection.execute(_ANY_KEY).first() is not None:
+        if sql.one(_ANY_KEY) is not None:
             raise Unauthorized("Missing API key: send 'Authorization: Bearer <key>'."
                                if not secret else "Invalid API key.")
-        return _local_principal(connection)
-    if not secret_matches(secret or "", row.salt, row.hash):
+        return _local_principal(sql)
+    (key_id, salt, stored_hash, org_id, user_id, scopes, expires_at, revoked_at, role,
+     plan, priority, limits) = row
+    if not secret_matches(secret or "", salt, stored_hash):
         raise Unauthorized("Invalid API key.")
-    if row.revoked_at is not None:
+    if revoked_at is not None:
         raise Unauthorized("This API key was revoked.", code="revoked_api_key")
-    if row.expires_at is not None and row.expires_at <= datetime.now(UTC):
+    expires_at = sql.read_when(expires_at)
+    if expires_at is not None and expires_at <= datetime.now(UTC):
         raise Unauthorized("This API key has expired.", code="expired_api_key")
-    role = Role(row.role)
-    return Principal(org_id=row.org_id, user_id=row.user_id, role=role,
-                     scopes=frozenset(row.scopes) & ROLE_SCOPES[role], plan=row.plan,
-                     priority=row.priority, limits=row.limits, key_id=row.id)
+    role = Role(role)
+    return Principal(org_id=org_id, user_id=user_id, role=role,
+                     scopes=frozenset(sql.read_json(scopes)) & ROLE_SCOPES[role], plan=plan,
+                     priority=priority, limits=sql.read_json(limits), key_id=key_id)
 
 
-def _local_principal(connection: Connection) -> Principal:
+def _local_principal(sql: DriverSQL) -> Principal:
     """No key exists yet: a single-user install, open on 127.0.0.1, as the local owner."""
-    plan = connection.execute(_LOCAL_PLAN).one()
+    plan, priority, limits = sql.one(_LOCAL_PLAN)  # type: ignore[misc]
     return Principal(org_id=LOCAL_ORG, user_id=LOCAL_USER, role=Role.OWNER,
-                     scopes=frozenset(SCOPES), plan=plan.plan, priority=plan.priority,
-                     limits=plan.limits)
+                     scopes=frozenset(SCOPES), plan=plan, priority=priority,
+                     limits=sql.read_json(limits))
 
 
 def _seconds_to_next(now: datetime, period: int) -> int:
     return max(1, math.ceil(period - now.timestamp() % period))
 
 
-def _count_request(connection: Connection, principal: Principal, now: datetime) -> None:
-    window = int(now.timestamp()) // 60 * 60
+def _minute(now: datetime) -> int:
+    return int(now.timestamp()) // 60 * 60
+
+
+def _day(now: datetime) -> int:
+    return int(now.timestamp()) // 86400 * 86400
+
+
+@dataclass(frozen=True)
+class _Usage:
+    """What the caller has used so far, read in two statements."""
+
+    counts: dict[counters.Key, int]
+    streams: dict[Level, int]
+
+
+def _read_usage(sql: DriverSQL, principal: Principal, now: datetime,
+                generates: bool) -> _Usage:
+    subjects = [s for level in LEVELS if (s := _subject(principal, level))]
+    counts = counters.read(sql, subjects, [_minute(now), _day(now)])
+    streams: dict[Level, int] = {}
+    if generates:
+        row = sql.one(_LIVE_STREAMS, {"org_id": principal.org_id, "user_id": principal.user_id,
+                                      "key_id": principal.key_id, "now": sql.when(now)})
+        streams = dict(zip(LEVELS, (int(n or 0) for n in row or (0, 0, 0)), strict=True))
+    return _Usage(counts, streams)
+
+
+def _check(principal: Principal, usage: _Usage, now: datetime, generates: bool) -> bool:
+    """Refuse what is over a limit; returns whether a concurrent-streams limit applies."""
+    streams_limited = False
     for level in LEVELS:
-        allowed = limit(principal.limits, "requests_per_minute", level)
         subject = _subject(principal, level)
-        if allowed is None or subject is None:
+        if subject is None:
             continue
-        if counters.bump(connection, subject, "requests", window) > allowed:
+        allowed = limit(principal.limits, "requests_per_minute", level)
+        if allowed is not None and \
+                usage.counts.get((subject, "requests", _minute(now)), 0) >= allowed:
             raise RateLimited(f"Rate limit reached: {allowed} requests per minute per {level} "
                               f"on the {principal.plan!r} plan.",
                               retry_after=_seconds_to_next(now, 60))
-
-
-def _check_tokens(connection: Connection, principal: Principal, now: datetime) -> None:
-    day = int(now.timestamp()) // 86400 * 86400
-    for level in LEVELS:
+        if not generates:
+            continue
         allowed = limit(principal.limits, "tokens_per_day", level)
-        subject = _subject(principal, level)
-        if allowed is not None and subject is not None and \
-                counters.read(connection, subject, "tokens", day) >= allowed:
+        if allowed is not None and usage.counts.get((subject, "tokens", _day(now)), 0) >= allowed:
             raise RateLimited(f"Token quota reached: {allowed} tokens per day per {level} "
                               f"on the {principal.plan!r} plan.",
                               retry_after=_seconds_to_next(now, 86400))
-
-
-def _live_streams(connection: Connection, principal: Principal, level: Level,
-                  now: datetime) -> int:
-    return int(connection.execute(_LIVE_STREAMS_SQL[level], {
-        "org_id": principal.org_id, "user_id": principal.user_id, "key_id": principal.key_id,
-        "now": now}).scalar_one())
-
-
-def _take_lease(connection: Connection, principal: Principal, now: datetime) -> int | None:
-    limited = False
-    for level in LEVELS:
         allowed = limit(principal.limits, "concurrent_streams", level)
-        if allowed is None or _subject(principal, level) is None:
-            continue
-        limited = True
-        if _live_streams(connection, principal, level, now) >= allowed:
-            raise RateLimited(f"Too many concurrent requests: {allowed} per {level} on the "
-                              f"{principal.plan!r} plan; retry when one finishes.")
-    if not limited:
-        return None
-    return int(connection.execute(_TAKE_LEASE, {
+        if allowed is not None:
+            streams_limited = True
+            if usage.streams[level] >= allowed:
+                raise RateLimited(f"Too many concurrent requests: {allowed} per {level} on "
+                                  f"the {principal.plan!r} plan; retry when one finishes.")
+    return streams_limited
+
+
+def _count_request(sql: DriverSQL, principal: Principal, now: datetime) -> None:
+    counters.bump(sql, {
+        (subject, "requests", _minute(now)): 1 for level in LEVELS
+        if (subject := _subject(principal, level))
+        and limit(principal.limits, "requests_per_minute", level) is not None})
+
+
+def _take_lease(sql: DriverSQL, principal: Principal, now: datetime) -> int:
+    row = sql.one(_TAKE_LEASE, {
         "org_id": principal.org_id, "user_id": principal.user_id, "key_id": principal.key_id,
-        "expires": now + timedelta(seconds=LEASE_SECONDS)}).scalar_one())
+        "expires": sql.when(now + timedelta(seconds=LEASE_SECONDS))})
+    return int(row[0])  # type: ignore[index]
+
+
+def admit_in(connection: Connection, secret: str | None, *, scope: str | None,
+             generates: bool = False) -> Pass:
+    """``admit`` inside a transaction that holds the write lock.
+
+    Every check runs before anything is written, so a refused request leaves no trace and
+    several admissions can share one transaction (see ``GateWriter``).
+    """
+    now = datetime.now(UTC)
+    sql = DriverSQL(connection)
+    principal = _resolve(sql, secret)
+    if scope is not None:
+        principal.require(scope)
+    if not sql.sqlite:
+        # One org's admissions take turns, so concurrent counts stay exact.
+        sql.execute(_LOCK_ORG, {"org": principal.org_id})
+    streams_limited = _check(principal, _read_usage(sql, principal, now, generates), now,
+                             generates)
+    _count_request(sql, principal, now)
+    return Pass(principal, _take_lease(sql, principal, now) if streams_limited else None)
+
+
+def settle_in(connection: Connection, admitted: Pass, cost: Cost) -> None:
+    """``settle`` inside a transaction that holds the write lock."""
+    principal = admitted.principal
+    now = datetime.now(UTC)
+    sql = DriverSQL(connection)
+    tokens = cost.prompt_tokens + cost.completion_tokens
+    if admitted.lease_id is not None:
+        sql.execute(_DROP_LEASE, {"id": admitted.lease_id})
+    if tokens:
+        counters.bump(sql, {
+            (subject, "tokens", _day(now)): tokens for level in LEVELS
+            if (subject := _subject(principal, level))
+            and limit(principal.limits, "tokens_per_day", level) is not None})
+    sql.execute(_RECORD_USAGE, {
+        "at": sql.when(now), "org_id": principal.org_id, "user_id": principal.user_id,
+        "key_id": principal.key_id, "model": cost.model, "route": cost.route,
+        "status": cost.status, "prompt_tokens": cost.prompt_tokens,
+        "completion_tokens": cost.completion_tokens, "ttft_ms": cost.ttft_ms,
+        "duration_ms": cost.duration_ms, "energy_joules": cost.energy_joules})
 
 
 def admit(db: Database, secret: str | None, *, scope: str | None,
@@ -189,40 +242,14 @@ def admit(db: Database, secret: str | None, *, scope: str | None,
     engine (chat): only they are held to the token and concurrent-stream limits. A refused
     request is not counted.
     """
-    now = datetime.now(UTC)
     with db.locked_connection(relaxed=True) as connection:
-        principal = _resolve(connection, secret)
-        if scope is not None:
-            principal.require(scope)
-        if connection.dialect.name == "postgresql":
-            # One org's admissions take turns, so concurrent counts stay exact.
-            connection.execute(_LOCK_ORG, {"org": principal.org_id})
-        _count_request(connection, principal, now)
-        if not generates:
-            return Pass(principal)
-        _check_tokens(connection, principal, now)
-        return Pass(principal, _take_lease(connection, principal, now))
+        return admit_in(connection, secret, scope=scope, generates=generates)
 
 
 def settle(db: Database, admitted: Pass, cost: Cost) -> None:
     """Release the request's stream and record its usage (and tokens against its quota)."""
-    principal = admitted.principal
-    now = datetime.now(UTC)
-    day = int(now.timestamp()) // 86400 * 86400
-    tokens = cost.prompt_tokens + cost.completion_tokens
     with db.locked_connection(relaxed=True) as connection:
-        if admitted.lease_id is not None:
-            connection.execute(_DROP_LEASE, {"id": admitted.lease_id})
-        for level in LEVELS:
-            subject = _subject(principal, level)
-            if tokens and subject and limit(principal.limits, "tokens_per_day", level) is not None:
-                counters.bump(connection, subject, "tokens", day, tokens)
-        connection.execute(_RECORD_USAGE, {
-            "at": now, "org_id": principal.org_id, "user_id": principal.user_id,
-            "key_id": principal.key_id, "model": cost.model, "route": cost.route,
-            "status": cost.status, "prompt_tokens": cost.prompt_tokens,
-            "completion_tokens": cost.completion_tokens, "ttft_ms": cost.ttft_ms,
-            "duration_ms": cost.duration_ms, "energy_joules": cost.energy_joules})
+        settle_in(connection, admitted, cost)
 
 
 def release_expired(connection: Connection | Session, now: datetime) -> int:

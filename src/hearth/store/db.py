@@ -95,6 +95,21 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+class LockBusy(Exception):
+    """Another connection holds SQLite's write lock right now."""
+
+
+def _begin_immediate_or_fail(connection: Connection) -> None:
+    driver = connection.connection.driver_connection
+    driver.execute("PRAGMA busy_timeout = 0")
+    try:
+        driver.execute("BEGIN IMMEDIATE")
+    except sqlite_driver.OperationalError as exc:
+        raise LockBusy(str(exc)) from None
+    finally:
+        driver.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+
+
 class Database:
     """A database URL made usable: engine, transactional sessions, migrations."""
 
@@ -146,12 +161,20 @@ class Database:
             yield session
 
     @contextmanager
-    def locked_connection(self, *, relaxed: bool = False) -> Iterator[Connection]:
-        """``locked_session`` without the ORM, for the per-request hot path (a few plain
-        statements, where building ORM statements would cost more than running them)."""
+    def locked_connection(self, *, relaxed: bool = False,
+                          wait: bool = True) -> Iterator[Connection]:
+        """``locked_session`` without the ORM, for the per-request hot path.
+
+        With ``wait=False`` (SQLite), taking the lock fails at once with ``LockBusy`` instead
+        of sleeping until another writer is done, so a caller on an event loop can hand the
+        work to a thread that may wait.
+        """
         with (self._relaxed_engine if relaxed else self.engine).begin() as connection:
             if self._sqlite:
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                if wait:
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
+                else:
+                    _begin_immediate_or_fail(connection)
             elif relaxed:
                 connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
             yield connection

@@ -22,6 +22,7 @@ from hearth.engines.base import ChatRequest, Delta, ToolCall
 from hearth.errors import HearthError, InvalidRequest, ModelNotFound
 from hearth.governance.energy import EnergyMeter
 from hearth.governance.gate import Pass
+from hearth.governance.gate_writer import GateWriter
 
 
 def to_engine_request(body: ChatCompletionRequest, max_tokens_limit: int,
@@ -70,9 +71,10 @@ def _usage(delta: Delta) -> dict[str, int]:
 class ChatServing:
     """The logic behind ``POST /v1/chat/completions``; the router only hands requests in."""
 
-    def __init__(self, assistant: Assistant, metrics: Metrics, energy: EnergyMeter,
-                 max_tokens_limit: int):
+    def __init__(self, assistant: Assistant, metrics: Metrics, gate: GateWriter,
+                 energy: EnergyMeter, max_tokens_limit: int):
         self.assistant = assistant
+        self.gate = gate
         self.metrics = metrics
         self.energy = energy
         self.max_tokens_limit = max_tokens_limit
@@ -82,7 +84,7 @@ class ChatServing:
         return self.assistant.engine.model_id
 
     async def create(self, body: ChatCompletionRequest, request: Request, admitted: Pass):
-        meter = RequestMeter(self.assistant.db, self.energy, admitted, model=self.model_id,
+        meter = RequestMeter(self.gate, self.energy, admitted, model=self.model_id,
                              route="chat.completions",
                              in_flight=self.assistant.engine.queue_depth() + 1)
         try:

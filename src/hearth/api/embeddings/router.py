@@ -35,7 +35,7 @@ async def create_embeddings(body: EmbeddingRequest, request: Request,
         raise InvalidRequest(str(exc), param="input") from None
     if body.dimensions is not None:
         raise InvalidRequest("dimensions is not supported by this model.", param="dimensions")
-    meter = RequestMeter(request.app.state.db, request.app.state.energy, admitted,
+    meter = RequestMeter(request.app.state.gate, request.app.state.energy, admitted,
                          model=engine.model_id, route="embeddings",
                          in_flight=engine.queue_depth() + 1)
     vectors, tokens = await engine.embed(texts)
