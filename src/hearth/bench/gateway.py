@@ -96,7 +96,7 @@ class GatewayConfig:
     duration_s: int = 10
     warmup_s: int = 2
     wrk_threads: int = 1  # one is plenty for a few thousand requests/s, and leaves a core
-    hearth_workers: int = 1
+    hearth_workers: int = 2  # one per core here; limits and usage are shared through the database
     litellm: Path | None = None  # the `litellm` command; None: beside this Python, or on PATH
     skip_litellm: bool = False
     kill_test: bool = True

@@ -282,7 +282,7 @@ def gateway_command(
     threads: Annotated[int, typer.Option(min=1, help="wrk threads (at most one per client).")]
     = 1,
     workers: Annotated[int, typer.Option(
-        min=1, help="hearth serve --workers, once hearth serve has that option.")] = 1,
+        min=1, help="hearth serve --workers for the measured hearth.")] = 2,
     litellm: Annotated[Optional[Path], typer.Option(
         help="The litellm command (default: beside this Python, else on PATH).")] = None,
     skip_litellm: Annotated[bool, typer.Option(
@@ -302,7 +302,8 @@ def gateway_command(
     level, the latency each gateway adds over calling the upstream directly, hearth/LiteLLM
     requests/s, and the issue's goals.
     """
-    from hearth.bench.gateway import GatewayConfig, run_all as run_gateway
+    from hearth.bench.gateway import GatewayConfig
+    from hearth.bench.gateway import run_all as run_gateway
 
     config = GatewayConfig(clients=parse_clients(clients), duration_s=duration,
                            warmup_s=warmup, wrk_threads=threads, hearth_workers=workers,
