@@ -63,6 +63,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         purger.cancel()
         with suppress(asyncio.CancelledError):
             await purger
+        gate.close()
         if worker:
             await run_in_threadpool(worker.stop)
         await engine.close()

@@ -27,9 +27,16 @@ def _pyformat(sql: str) -> str:
 
 
 class DriverSQL:
-    def __init__(self, connection: Connection):
-        self.sqlite = connection.dialect.name == "sqlite"
-        self._cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    def __init__(self, driver_connection: Any, *, sqlite: bool):
+        self.sqlite = sqlite
+        self.driver_connection = driver_connection
+        self._cursor = driver_connection.cursor()
+
+    @classmethod
+    def of(cls, connection: Connection) -> DriverSQL:
+        """The driver under a SQLAlchemy connection, in the transaction it has open."""
+        return cls(connection.connection.driver_connection,
+                   sqlite=connection.dialect.name == "sqlite")
 
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> Any:
         self._cursor.execute(sql if self.sqlite else _pyformat(sql), params or {})
@@ -44,7 +51,7 @@ class DriverSQL:
     def when(self, value: datetime) -> Any:
         """A UTC datetime as the store keeps it (see ``hearth.store.tables.UTCDateTime``)."""
         if self.sqlite:
-            return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
         return value
 
     def read_when(self, value: Any) -> datetime | None:

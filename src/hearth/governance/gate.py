@@ -192,7 +192,7 @@ def _take_lease(sql: DriverSQL, principal: Principal, now: datetime) -> int:
     return int(row[0])  # type: ignore[index]
 
 
-def admit_in(connection: Connection, secret: str | None, *, scope: str | None,
+def admit_in(sql: DriverSQL, secret: str | None, *, scope: str | None,
              generates: bool = False) -> Pass:
     """``admit`` inside a transaction that holds the write lock.
 
@@ -200,7 +200,6 @@ def admit_in(connection: Connection, secret: str | None, *, scope: str | None,
     several admissions can share one transaction (see ``GateWriter``).
     """
     now = datetime.now(UTC)
-    sql = DriverSQL(connection)
     principal = _resolve(sql, secret)
     if scope is not None:
         principal.require(scope)
@@ -213,11 +212,10 @@ def admit_in(connection: Connection, secret: str | None, *, scope: str | None,
     return Pass(principal, _take_lease(sql, principal, now) if streams_limited else None)
 
 
-def settle_in(connection: Connection, admitted: Pass, cost: Cost) -> None:
+def settle_in(sql: DriverSQL, admitted: Pass, cost: Cost) -> None:
     """``settle`` inside a transaction that holds the write lock."""
     principal = admitted.principal
     now = datetime.now(UTC)
-    sql = DriverSQL(connection)
     tokens = cost.prompt_tokens + cost.completion_tokens
     if admitted.lease_id is not None:
         sql.execute(_DROP_LEASE, {"id": admitted.lease_id})
@@ -243,13 +241,13 @@ def admit(db: Database, secret: str | None, *, scope: str | None,
     request is not counted.
     """
     with db.locked_connection(relaxed=True) as connection:
-        return admit_in(connection, secret, scope=scope, generates=generates)
+        return admit_in(DriverSQL.of(connection), secret, scope=scope, generates=generates)
 
 
 def settle(db: Database, admitted: Pass, cost: Cost) -> None:
     """Release the request's stream and record its usage (and tokens against its quota)."""
     with db.locked_connection(relaxed=True) as connection:
-        settle_in(connection, admitted, cost)
+        settle_in(DriverSQL.of(connection), admitted, cost)
 
 
 def release_expired(connection: Connection | Session, now: datetime) -> int:

@@ -1,14 +1,14 @@
-"""Admissions and settlements of one server process, run in batches.
+"""Admissions and settlements of one server process, run in batches on one connection.
 
 Every request writes to the database twice (admit, settle). Done one by one from a thread
 pool, those writes queue for the database's write lock (and SQLite's busy handler makes
 waiters sleep), and each hop to a thread costs about half a millisecond on a small machine.
-Here requests that arrive together are run in one transaction: the lock is taken once per
-batch and the commit is shared. On SQLite a batch runs right on the event loop when the
-lock is free (a few hundred microseconds of work); when another process holds it, the batch
-goes to a thread that may wait. PostgreSQL batches always run in a thread, since every
-statement is a network round trip. A caller still waits for its batch's commit: nothing is
-acknowledged before it is stored.
+Here requests that arrive together run in one transaction on a connection kept for the
+purpose: the lock is taken once per batch and the commit is shared. On SQLite a batch runs
+right on the event loop when the lock is free (a few hundred microseconds of work); when
+another process holds it, the batch goes to a thread that may wait. PostgreSQL batches
+always run in a thread, since every statement is a network round trip. A caller still waits
+for its batch's commit: nothing is acknowledged before it is stored.
 """
 
 from __future__ import annotations
@@ -18,37 +18,43 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
+from hearth.governance.driver_sql import DriverSQL
 from hearth.governance.gate import Cost, Pass, admit_in, settle_in
-from hearth.store.db import Database, LockBusy
+from hearth.store.db import SQLITE_BUSY_TIMEOUT_MS, Database, LockBusy, begin_immediate_now
 
 Outcome = tuple[Any, BaseException | None]
 
 
 @dataclass
 class _Work:
-    run: Callable[[Connection], Any]
+    run: Callable[[DriverSQL], Any]
     future: asyncio.Future[Any]
 
 
 class GateWriter:
     def __init__(self, db: Database):
         self.db = db
-        self._inline = db.engine.dialect.name == "sqlite"
+        self._sqlite = db.engine.dialect.name == "sqlite"
+        self._connection: Any = None  # taken on first use, so an idle app holds none
         self._queue: list[_Work] = []
         self._flushing = False
 
     async def admit(self, secret: str | None, *, scope: str | None,
                     generates: bool = False) -> Pass:
         return await self._submit(
-            lambda connection: admit_in(connection, secret, scope=scope, generates=generates))
+            lambda sql: admit_in(sql, secret, scope=scope, generates=generates))
 
     async def settle(self, admitted: Pass, cost: Cost) -> None:
-        await self._submit(lambda connection: settle_in(connection, admitted, cost))
+        await self._submit(lambda sql: settle_in(sql, admitted, cost))
 
-    async def _submit(self, run: Callable[[Connection], Any]) -> Any:
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    async def _submit(self, run: Callable[[DriverSQL], Any]) -> Any:
         loop = asyncio.get_running_loop()
         work = _Work(run, loop.create_future())
         self._queue.append(work)
@@ -63,7 +69,7 @@ class GateWriter:
             while self._queue:
                 batch, self._queue = self._queue, []
                 outcomes = None
-                if self._inline:
+                if self._sqlite:
                     try:
                         outcomes = self._run_batch(batch, wait=False)
                     except LockBusy:
@@ -80,17 +86,42 @@ class GateWriter:
         finally:
             self._flushing = False
 
+    def _begin(self, wait: bool) -> DriverSQL:
+        if self._connection is None:
+            self._connection = self.db.dedicated_connection(relaxed=True)
+            if self._sqlite:  # the inline path must never sleep on the lock
+                self._connection.driver_connection.execute("PRAGMA busy_timeout = 0")
+        driver = self._connection.driver_connection
+        sql = DriverSQL(driver, sqlite=self._sqlite)
+        if not self._sqlite:
+            sql.execute("SET LOCAL synchronous_commit = off")
+        elif wait:  # in a thread: wait for the lock as long as any other connection would
+            driver.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            try:
+                driver.execute("BEGIN IMMEDIATE")
+            finally:
+                driver.execute("PRAGMA busy_timeout = 0")
+        else:
+            begin_immediate_now(driver)
+        return sql
+
     def _run_batch(self, batch: list[_Work], wait: bool) -> list[Outcome]:
-        outcomes: list[Outcome] = []
         try:
-            with self.db.locked_connection(relaxed=True, wait=wait) as connection:
-                for work in batch:
-                    try:
-                        outcomes.append((work.run(connection), None))
-                    except Exception as exc:  # this request's refusal; the batch goes on
-                        outcomes.append((None, exc))
+            sql = self._begin(wait)
         except LockBusy:
             raise
+        except Exception as exc:  # no connection: nobody in the batch got through
+            self.close()
+            return [(None, exc)] * len(batch)
+        outcomes: list[Outcome] = []
+        try:
+            for work in batch:
+                try:
+                    outcomes.append((work.run(sql), None))
+                except Exception as exc:  # this request's refusal; the batch goes on
+                    outcomes.append((None, exc))
+            self._connection.driver_connection.commit()
         except Exception as exc:  # the transaction failed: nobody in the batch got through
+            self.close()  # a broken connection is replaced on the next batch
             return [(None, exc)] * len(batch)
         return outcomes

@@ -100,14 +100,24 @@ class LockBusy(Exception):
 
 
 def _begin_immediate_or_fail(connection: Connection) -> None:
-    driver = connection.connection.driver_connection
+    begin_immediate_or_fail(connection.connection.driver_connection)
+
+
+def begin_immediate_or_fail(driver: Any) -> None:
+    """``BEGIN IMMEDIATE`` on a SQLite driver connection, or ``LockBusy`` without waiting."""
     driver.execute("PRAGMA busy_timeout = 0")
+    try:
+        begin_immediate_now(driver)
+    finally:
+        driver.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+
+
+def begin_immediate_now(driver: Any) -> None:
+    """``BEGIN IMMEDIATE`` on a connection whose busy timeout is 0: ``LockBusy`` if taken."""
     try:
         driver.execute("BEGIN IMMEDIATE")
     except sqlite_driver.OperationalError as exc:
         raise LockBusy(str(exc)) from None
-    finally:
-        driver.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
 
 
 class Database:
@@ -159,6 +169,15 @@ class Database:
             elif relaxed:
                 session.connection().exec_driver_sql("SET LOCAL synchronous_commit = off")
             yield session
+
+    def dedicated_connection(self, *, relaxed: bool = False) -> Any:
+        """A pooled connection taken out for good, as the driver's own connection object.
+
+        For a component that runs its own short transactions back to back (the request
+        gate): it skips the checkout, reset and transaction bookkeeping of every use.
+        Close it with ``close()``.
+        """
+        return (self._relaxed_engine if relaxed else self.engine).raw_connection()
 
     @contextmanager
     def locked_connection(self, *, relaxed: bool = False,
