@@ -14,6 +14,7 @@ from hearth.api.conversations.router import router
 from hearth.config import Settings
 from hearth.errors import HearthError
 from hearth.store import conversations as store
+from hearth.governance.gate_writer import GateWriter
 from hearth.store.db import Database
 
 
@@ -30,7 +31,7 @@ def make_app(db: Database, settings: Settings) -> FastAPI:
     app.include_router(router)
     app.state.db = db
     app.state.settings = settings
-    app.state.limiter = None
+    app.state.gate = GateWriter(db)
 
     # Stands in for the real app's handler, which maps every HearthError the same way.
     @app.exception_handler(HearthError)
