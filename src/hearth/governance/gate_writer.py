@@ -22,14 +22,22 @@ from starlette.concurrency import run_in_threadpool
 
 from hearth.governance.driver_sql import DriverSQL
 from hearth.governance.gate import Cost, Pass, admit_in, settle_in
-from hearth.store.db import SQLITE_BUSY_TIMEOUT_MS, Database, LockBusy, begin_immediate_now
+from hearth.store.db import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    Database,
+    LockBusy,
+    begin_immediate_now,
+)
 
 Outcome = tuple[Any, BaseException | None]
 
 
+Run = Callable[[DriverSQL], Any]
+
+
 @dataclass
 class _Work:
-    run: Callable[[DriverSQL], Any]
+    run: Run
     future: asyncio.Future[Any]
 
 
@@ -39,7 +47,8 @@ class GateWriter:
         self._sqlite = db.engine.dialect.name == "sqlite"
         self._connection: Any = None  # taken on first use, so an idle app holds none
         self._queue: list[_Work] = []
-        self._flushing = False
+        self._scheduled = False  # a _flush callback is due on the event loop
+        self._in_thread = False  # a batch is waiting for the lock in a thread
 
     async def admit(self, secret: str | None, *, scope: str | None,
                     generates: bool = False) -> Pass:
@@ -54,37 +63,49 @@ class GateWriter:
             self._connection.close()
             self._connection = None
 
-    async def _submit(self, run: Callable[[DriverSQL], Any]) -> Any:
+    async def _submit(self, run: Run) -> Any:
         loop = asyncio.get_running_loop()
         work = _Work(run, loop.create_future())
         self._queue.append(work)
-        if not self._flushing:
-            self._flushing = True
-            loop.create_task(self._flush())
+        if not self._scheduled and not self._in_thread:
+            # Everything submitted before the loop gets to this callback joins the batch.
+            self._scheduled = True
+            loop.call_soon(self._flush)
         return await work.future
 
-    async def _flush(self) -> None:
-        """Run what has queued up, batch after batch, until the queue is empty."""
+    def _flush(self) -> None:
+        """Run the queued batch on the event loop, or hand it to a thread if it must wait."""
+        self._scheduled = False
+        batch, self._queue = self._queue, []
+        if not batch:
+            return
+        if self._sqlite:
+            try:
+                self._deliver(batch, self._run_batch([w.run for w in batch], wait=False))
+                return
+            except LockBusy:
+                pass  # another process holds the lock: wait for it off the event loop
+        self._in_thread = True
+        asyncio.get_running_loop().create_task(self._flush_in_thread(batch))
+
+    async def _flush_in_thread(self, batch: list[_Work]) -> None:
         try:
-            while self._queue:
+            while batch:
+                self._deliver(batch, await run_in_threadpool(
+                    self._run_batch, [w.run for w in batch], True))
                 batch, self._queue = self._queue, []
-                outcomes = None
-                if self._sqlite:
-                    try:
-                        outcomes = self._run_batch(batch, wait=False)
-                    except LockBusy:
-                        outcomes = None
-                if outcomes is None:
-                    outcomes = await run_in_threadpool(self._run_batch, batch, True)
-                for work, (result, error) in zip(batch, outcomes, strict=True):
-                    if work.future.done():  # its request was cancelled meanwhile
-                        continue
-                    if error is not None:
-                        work.future.set_exception(error)
-                    else:
-                        work.future.set_result(result)
         finally:
-            self._flushing = False
+            self._in_thread = False
+
+    @staticmethod
+    def _deliver(batch: list[_Work], outcomes: list[Outcome]) -> None:
+        for work, (result, error) in zip(batch, outcomes, strict=True):
+            if work.future.done():  # its request was cancelled meanwhile
+                continue
+            if error is not None:
+                work.future.set_exception(error)
+            else:
+                work.future.set_result(result)
 
     def _begin(self, wait: bool) -> DriverSQL:
         if self._connection is None:
@@ -105,7 +126,7 @@ class GateWriter:
             begin_immediate_now(driver)
         return sql
 
-    def _run_batch(self, batch: list[_Work], wait: bool) -> list[Outcome]:
+    def _run_batch(self, batch: list[Run], wait: bool) -> list[Outcome]:
         try:
             sql = self._begin(wait)
         except LockBusy:
@@ -115,9 +136,9 @@ class GateWriter:
             return [(None, exc)] * len(batch)
         outcomes: list[Outcome] = []
         try:
-            for work in batch:
+            for run in batch:
                 try:
-                    outcomes.append((work.run(sql), None))
+                    outcomes.append((run(sql), None))
                 except Exception as exc:  # this request's refusal; the batch goes on
                     outcomes.append((None, exc))
             self._connection.driver_connection.commit()
