@@ -99,19 +99,6 @@ class LockBusy(Exception):
     """Another connection holds SQLite's write lock right now."""
 
 
-def _begin_immediate_or_fail(connection: Connection) -> None:
-    begin_immediate_or_fail(connection.connection.driver_connection)
-
-
-def begin_immediate_or_fail(driver: Any) -> None:
-    """``BEGIN IMMEDIATE`` on a SQLite driver connection, or ``LockBusy`` without waiting."""
-    driver.execute("PRAGMA busy_timeout = 0")
-    try:
-        begin_immediate_now(driver)
-    finally:
-        driver.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-
-
 def begin_immediate_now(driver: Any) -> None:
     """``BEGIN IMMEDIATE`` on a connection whose busy timeout is 0: ``LockBusy`` if taken."""
     try:
@@ -180,20 +167,11 @@ class Database:
         return (self._relaxed_engine if relaxed else self.engine).raw_connection()
 
     @contextmanager
-    def locked_connection(self, *, relaxed: bool = False,
-                          wait: bool = True) -> Iterator[Connection]:
-        """``locked_session`` without the ORM, for the per-request hot path.
-
-        With ``wait=False`` (SQLite), taking the lock fails at once with ``LockBusy`` instead
-        of sleeping until another writer is done, so a caller on an event loop can hand the
-        work to a thread that may wait.
-        """
+    def locked_connection(self, *, relaxed: bool = False) -> Iterator[Connection]:
+        """``locked_session`` without the ORM, for statements run on the driver's cursor."""
         with (self._relaxed_engine if relaxed else self.engine).begin() as connection:
             if self._sqlite:
-                if wait:
-                    connection.exec_driver_sql("BEGIN IMMEDIATE")
-                else:
-                    _begin_immediate_or_fail(connection)
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
             elif relaxed:
                 connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
             yield connection
