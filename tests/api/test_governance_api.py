@@ -308,3 +308,18 @@ def test_an_open_install_says_so_and_refuses_to_listen_beyond_loopback(tmp_path:
         capture_output=True, text=True, timeout=60)
     assert refused.returncode == 1
     assert "No API key exists" in refused.stderr
+
+
+def test_a_chat_refused_for_its_body_gives_its_stream_back(world: World) -> None:
+    """With one concurrent stream allowed, chats whose body fails validation (after the key
+    was admitted) must not hold the stream afterwards."""
+    tenancy.set_plan(world.db, OPERATOR, "one-stream", priority=0, limits=PlanLimits(
+        concurrent_streams=LevelLimits(key=1)))
+    tenancy.create_user(world.db, OPERATOR, "acme", "uma", plan="one-stream")
+    uma = tenancy.create_key(world.db, OPERATOR, "acme", "uma").secret
+
+    for _ in range(3):
+        bad = world.call("POST", "/v1/chat/completions", uma, json={"model": MODEL})
+        assert_error(bad, 400)
+    reply = world.call("POST", "/v1/chat/completions", uma, json=CHAT)
+    assert reply.status_code == 200, reply.text

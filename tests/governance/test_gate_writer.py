@@ -14,8 +14,9 @@ from hearth.errors import Unauthorized
 from hearth.governance import tenancy
 from hearth.governance.gate import Cost
 from hearth.governance.gate_writer import GateWriter
+from hearth.governance.plans import LevelLimits, PlanLimits
 from hearth.store.db import Database
-from hearth.store.tables import UsageRecord
+from hearth.store.tables import StreamLease, UsageRecord
 
 OPERATOR = "test"
 
@@ -112,3 +113,27 @@ def test_a_lock_held_elsewhere_is_waited_for_off_the_event_loop(db: Database) ->
     writer.close()
     assert waited >= 0.25  # it did wait for the lock...
     assert ticks >= 10  # ...while the event loop went on serving
+
+
+def test_a_client_that_leaves_before_its_admission_lands_gives_the_stream_back(
+        db: Database) -> None:
+    tenancy.set_plan(db, OPERATOR, "one-stream", priority=0, limits=PlanLimits(
+        concurrent_streams=LevelLimits(key=1)))
+    tenancy.create_org(db, OPERATOR, "acme", plan="one-stream")
+    tenancy.create_user(db, OPERATOR, "acme", "ann")
+    secret = tenancy.create_key(db, OPERATOR, "acme", "ann").secret
+    writer = GateWriter(db)
+
+    async def scenario() -> int | None:
+        left = asyncio.create_task(writer.admit(secret, scope="chat", generates=True))
+        await asyncio.sleep(0)  # queued; the batch runs on the loop's next turn
+        left.cancel()
+        for _ in range(5):
+            await asyncio.sleep(0.01)
+        return (await writer.admit(secret, scope="chat", generates=True)).lease_id
+
+    lease = asyncio.run(scenario())
+    writer.close()
+    assert lease is not None  # the one stream was free again
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(StreamLease)) == 1

@@ -8,7 +8,7 @@ never look at keys themselves.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -37,6 +37,20 @@ def authorised(scope: str | None, *, generates: bool = False
 
     dependency.__name__ = f"authorised_{(scope or 'any').replace(':', '_')}"
     return dependency
+
+
+async def chat_generation(request: Request) -> AsyncIterator[Pass]:
+    """Admission for a request that generates: also held to the token and concurrent-stream
+    limits. If the request ends before the chat layer takes the pass over (a body that fails
+    validation, say), its stream lease is given back here instead of lingering."""
+    gate: GateWriter = request.app.state.gate
+    admitted = await gate.admit(bearer(request), scope="chat", generates=True)
+    request.state.metered = False
+    try:
+        yield admitted
+    finally:
+        if admitted.lease_id is not None and not request.state.metered:
+            await gate.release(admitted)
 
 
 any_key = authorised(None)

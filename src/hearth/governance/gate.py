@@ -232,6 +232,12 @@ def settle_in(sql: DriverSQL, admitted: Pass, cost: Cost) -> None:
         "duration_ms": cost.duration_ms, "energy_joules": cost.energy_joules})
 
 
+def release_in(sql: DriverSQL, admitted: Pass) -> None:
+    """Give back the stream lease of a request admitted but never run (nothing to record)."""
+    if admitted.lease_id is not None:
+        sql.execute(_DROP_LEASE, {"id": admitted.lease_id})
+
+
 def admit(db: Database, secret: str | None, *, scope: str | None,
           generates: bool = False) -> Pass:
     """Resolve the caller, check it holds ``scope`` and enforce its plan.

@@ -21,7 +21,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from hearth.governance.driver_sql import DriverSQL
-from hearth.governance.gate import Cost, Pass, admit_in, settle_in
+from hearth.governance.gate import Cost, Pass, admit_in, release_in, settle_in
 from hearth.store.db import (
     SQLITE_BUSY_TIMEOUT_MS,
     Database,
@@ -57,6 +57,10 @@ class GateWriter:
 
     async def settle(self, admitted: Pass, cost: Cost) -> None:
         await self._submit(lambda sql: settle_in(sql, admitted, cost))
+
+    async def release(self, admitted: Pass) -> None:
+        """For a request admitted but never run: its stream lease goes back at once."""
+        await self._submit(lambda sql: release_in(sql, admitted))
 
     def close(self) -> None:
         if self._connection is not None:
@@ -97,10 +101,11 @@ class GateWriter:
         finally:
             self._in_thread = False
 
-    @staticmethod
-    def _deliver(batch: list[_Work], outcomes: list[Outcome]) -> None:
+    def _deliver(self, batch: list[_Work], outcomes: list[Outcome]) -> None:
         for work, (result, error) in zip(batch, outcomes, strict=True):
-            if work.future.done():  # its request was cancelled meanwhile
+            if work.future.done():  # its request was cancelled (the client left) meanwhile
+                if isinstance(result, Pass) and result.lease_id is not None:
+                    asyncio.get_running_loop().create_task(self.release(result))
                 continue
             if error is not None:
                 work.future.set_exception(error)

@@ -4,14 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from hearth.api.auth import authorised
+from hearth.api.auth import chat_generation
 from hearth.api.chat.protocol import ChatCompletionRequest
 from hearth.governance.gate import Pass
 
 router = APIRouter()
-
-# Held to the plan's token and concurrent-stream limits as well as its request rate.
-chat_generation = authorised("chat", generates=True)
 
 
 @router.post("/v1/chat/completions")
