@@ -137,7 +137,7 @@ class Goal:
     name: str
     target: str
     measured: float | None
-    met: bool | None  # None: not measured (or, for quotas, not measurable yet)
+    met: bool | None  # None: not measured
 
 
 # --- wrk ------------------------------------------------------------------------------------

@@ -77,7 +77,7 @@ def engine(
         report = run_all(config, log=lambda line: stderr.print(line, highlight=False))
     console = Console()
     console.print(results_table(report))
-    console.print(goals_table(report))
+    console.print(goals_table(report, "goals (ratios against references from this run)"))
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(report, indent=2) + "\n")
     console.print(f"Report written to {json_path}", highlight=False, soft_wrap=True)
@@ -123,14 +123,19 @@ def results_table(report: dict[str, Any]) -> Table:
     return table
 
 
-def goals_table(report: dict[str, Any]) -> Table:
-    """The issue's goals with the measured ratio; a dash where a side was not measured."""
-    table = Table(title="goals (ratios against references from this run)", show_edge=False)
-    for column in ("goal", "ratio", "measured", "target", "met"):
+MET = {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}
+
+
+def goals_table(report: dict[str, Any], title: str, digits: int = 2) -> Table:
+    """A benchmark's goals as measured (with the deciding ratio where it reports one); a dash
+    where a side was not measured."""
+    with_ratio = any("ratio" in goal for goal in report["goals"])
+    table = Table(title=title, show_edge=False)
+    for column in ("goal", *(("ratio",) if with_ratio else ()), "measured", "target", "met"):
         table.add_column(column)
     for goal in report["goals"]:
-        met = {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}[goal["met"]]
-        table.add_row(goal["name"], goal["ratio"], _num(goal["measured"], 2), goal["target"], met)
+        table.add_row(goal["name"], *((goal["ratio"],) if with_ratio else ()),
+                      _num(goal["measured"], digits), goal["target"], MET[goal["met"]])
     return table
 
 
@@ -176,7 +181,7 @@ def memory_command(
             console.print(memory_recall_table(report))
             console.print(memory_speed_table(report))
             default = Path("benchmarks/results/memory.json")
-    console.print(memory_goals_table(report))
+    console.print(goals_table(report, "goals", digits=3))
     json_path = json_path or default
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(report, indent=2) + "\n")
@@ -259,16 +264,6 @@ def memory_scale_table(report: dict[str, Any]) -> Table:
     return table
 
 
-def memory_goals_table(report: dict[str, Any]) -> Table:
-    table = Table(title="goals", show_edge=False)
-    for column in ("goal", "measured", "target", "met"):
-        table.add_column(column)
-    for goal in report["goals"]:
-        met = {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}[goal["met"]]
-        table.add_row(goal["name"], _num(goal["measured"], 3), goal["target"], met)
-    return table
-
-
 # --- hearth bench gateway --------------------------------------------------------------------
 # The gateway benchmark's command and tables; the measuring lives in hearth.bench.gateway.
 
@@ -313,7 +308,7 @@ def gateway_command(
         report = run_gateway(config, log=lambda line: stderr.print(line, highlight=False))
     console = Console()
     console.print(gateway_table(report))
-    console.print(gateway_goals_table(report))
+    console.print(goals_table(report, "goals (LiteLLM and the upstream measured in this run)"))
     if not report["settings"]["keys"]:
         stderr.print("[yellow]note:[/] hearth has no API keys yet (no `hearth admin`), so it "
                      "ran without keys, quotas or usage metering.", highlight=False)
@@ -356,14 +351,4 @@ def gateway_table(report: dict[str, Any]) -> Table:
                           _num(added.get("p50_ms"), 2), _num(added.get("p99_ms"), 2),
                           str(failed))
         table.add_section()
-    return table
-
-
-def gateway_goals_table(report: dict[str, Any]) -> Table:
-    table = Table(title="goals (LiteLLM and the upstream measured in this run)", show_edge=False)
-    for column in ("goal", "measured", "target", "met"):
-        table.add_column(column)
-    for goal in report["goals"]:
-        met = {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}[goal["met"]]
-        table.add_row(goal["name"], _num(goal["measured"], 2), goal["target"], met)
     return table
