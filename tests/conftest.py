@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from hearth.store.db import Database
 from live_server import LiveServer, start_server
 from postgres_server import PostgresServer, start_postgres
 
@@ -67,3 +68,12 @@ def module_database_url(request: pytest.FixtureRequest,
     """``database_url`` shared by a module's tests (for fixtures that are slow to build)."""
     with _fresh_database(request, tmp_path_factory.mktemp("db")) as url:
         yield url
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """A migrated database of this test's own, on each backend in turn."""
+    database = Database(database_url)
+    database.migrate()
+    yield database
+    database.dispose()

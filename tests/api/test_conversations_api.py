@@ -13,17 +13,9 @@ from fastapi.testclient import TestClient
 from hearth.api.conversations.router import router
 from hearth.config import Settings
 from hearth.errors import HearthError
-from hearth.store import conversations as store
 from hearth.governance.gate_writer import GateWriter
+from hearth.store import conversations as store
 from hearth.store.db import Database
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 def make_app(db: Database, settings: Settings) -> FastAPI:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -17,14 +16,6 @@ from hearth.store.memories import Owner, SourceRef
 ANNA = Owner("acme", "anna")
 MAY = datetime(2023, 5, 8, 14, 0, tzinfo=UTC)
 JUNE = datetime(2023, 6, 20, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

@@ -31,14 +31,6 @@ from hearth.store.tables import Base, Conversation, Message
 
 
 @pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    database.migrate()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
 def sqlite_path(tmp_path: Path) -> Path:
     return tmp_path / "home" / "hearth.db"
 

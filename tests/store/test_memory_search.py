@@ -7,7 +7,6 @@ stored vector, not what a model thinks is near.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import numpy as np
@@ -21,14 +20,6 @@ ANNA = Owner("acme", "anna")
 BEN = Owner("acme", "ben")
 WHEN = datetime(2024, 5, 1, tzinfo=UTC)
 DIMENSIONS = 384
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 def unit(seed: int) -> np.ndarray:
