@@ -28,12 +28,12 @@ def named_user(request: Request) -> str | None:
     return (request.headers.get("x-hearth-user") or "").strip() or None
 
 
-def authorised(scope: str | None, *, generates: bool = False
-               ) -> Callable[[Request], Awaitable[Pass]]:
-    """A dependency admitting requests whose key holds ``scope`` (None: any valid key)."""
+def authorised(scope: str | None) -> Callable[[Request], Awaitable[Pass]]:
+    """A dependency admitting requests whose key holds ``scope`` (None: any valid key).
+    Requests that generate go through ``chat_generation`` instead."""
     async def dependency(request: Request) -> Pass:
         gate: GateWriter = request.app.state.gate
-        return await gate.admit(bearer(request), scope=scope, generates=generates)
+        return await gate.admit(bearer(request), scope=scope)
 
     dependency.__name__ = f"authorised_{(scope or 'any').replace(':', '_')}"
     return dependency

@@ -47,9 +47,9 @@ def purge(db: Database, *, actor: str = "hearth (retention)",
                                                  "memories": done.memories})
         result.conversations += done.conversations
         result.memories += done.memories
-    with db.locked_session(relaxed=True) as session:
+    with db.locked_connection(relaxed=True) as connection:
         oldest_window = int((now - COUNTER_KEEP).timestamp())
-        result.counters = session.execute(delete(UsageCounter).where(
+        result.counters = connection.execute(delete(UsageCounter).where(
             UsageCounter.window_start < oldest_window)).rowcount or 0
-        result.leases = release_expired(session, now)
+        result.leases = release_expired(connection, now)
     return result

@@ -123,7 +123,6 @@ class Database:
                    if self._sqlite and self.engine.pool.__class__ is not StaticPool
                    else self.engine)
         self._relaxed_engine = relaxed
-        self._relaxed_sessions = sessionmaker(relaxed, expire_on_commit=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -141,20 +140,15 @@ class Database:
             yield session
 
     @contextmanager
-    def locked_session(self, *, relaxed: bool = False) -> Iterator[Session]:
+    def locked_session(self) -> Iterator[Session]:
         """A session that holds the write lock from its first statement.
 
-        For read-check-write work (quota counters, the audit chain) that must not interleave
+        For read-check-write work (the audit chain, claiming jobs) that must not interleave
         with another worker's: SQLite takes its one write lock at once (``BEGIN IMMEDIATE``)
-        instead of failing on upgrade; PostgreSQL callers lock the rows they read. With
-        ``relaxed``, the commit survives a killed process but may be lost to a power cut.
+        instead of failing on upgrade; PostgreSQL callers lock the rows they read.
         """
-        sessions = self._relaxed_sessions if relaxed else self._sessions
-        with sessions() as session, session.begin():
-            if self._sqlite:
-                session.connection().exec_driver_sql("BEGIN IMMEDIATE")
-            elif relaxed:
-                session.connection().exec_driver_sql("SET LOCAL synchronous_commit = off")
+        with self._sessions() as session, session.begin():
+            self._take_write_lock(session.connection(), relaxed=False)
             yield session
 
     def dedicated_connection(self, *, relaxed: bool = False) -> Any:
@@ -168,13 +162,17 @@ class Database:
 
     @contextmanager
     def locked_connection(self, *, relaxed: bool = False) -> Iterator[Connection]:
-        """``locked_session`` without the ORM, for statements run on the driver's cursor."""
+        """``locked_session`` without the ORM. With ``relaxed`` (meters: counters, usage), the
+        commit survives a killed process but may be lost to a power cut."""
         with (self._relaxed_engine if relaxed else self.engine).begin() as connection:
-            if self._sqlite:
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
-            elif relaxed:
-                connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
+            self._take_write_lock(connection, relaxed=relaxed)
             yield connection
+
+    def _take_write_lock(self, connection: Connection, *, relaxed: bool) -> None:
+        if self._sqlite:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif relaxed:
+            connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
 
     def dispose(self) -> None:
         """Close pooled connections (on shutdown, or before a test deletes the file)."""
