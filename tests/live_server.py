@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,18 +57,27 @@ def start_server(home: Path, env: dict[str, str] | None = None,
         env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     server = LiveServer(process, f"http://127.0.0.1:{port}/v1", home)
+    _wait_until_answering(process, f"{server.root}/healthz", "hearth serve", timeout,
+                          server.stop)
+    return server
+
+
+def _wait_until_answering(process: subprocess.Popen, url: str, what: str, timeout: float,
+                          stop: Callable[[], None]) -> None:
+    """Return once ``url`` answers 200; if the process exits or time runs out, stop it and
+    raise with what it printed."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"hearth serve exited early:\n{process.stdout.read()}")
+            raise RuntimeError(f"{what} exited early:\n{process.stdout.read()}")
         try:
-            if httpx.get(f"{server.root}/healthz", timeout=1).status_code == 200:
-                return server
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
         except httpx.HTTPError:
             pass
-        time.sleep(0.2)
-    server.stop()
-    raise RuntimeError("hearth serve did not become healthy in time")
+        time.sleep(0.1)
+    stop()
+    raise RuntimeError(f"{what} did not answer in time")
 
 
 @dataclass
@@ -89,18 +99,9 @@ def start_fake_upstream(args: list[str] | None = None, timeout: float = 30) -> F
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     server = FakeUpstreamServer(process, f"http://127.0.0.1:{port}/v1")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the fake upstream exited early:\n{process.stdout.read()}")
-        try:
-            if httpx.get(f"{server.base_url}/models", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    server.stop()
-    raise RuntimeError("the fake upstream did not answer in time")
+    _wait_until_answering(process, f"{server.base_url}/models", "the fake upstream", timeout,
+                          server.stop)
+    return server
 
 
 FAKE_ENV = {"HEARTH_ENGINE": "fake", "HEARTH_MODEL": "fake-model"}
