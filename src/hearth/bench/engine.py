@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 import httpx
 import openai
@@ -117,18 +117,26 @@ class LevelResult:
     first_error: str | None = None
 
 
+class _AtConcurrency(Protocol):
+    clients: int
+
+
+Level = TypeVar("Level", bound=_AtConcurrency)
+
+
 @dataclass
-class SystemResult:
-    """Everything measured for one system; ``error`` is set when it could not be measured."""
+class SystemResult(Generic[Level]):
+    """Everything measured for one system; ``error`` is set when it could not be measured.
+    The benchmarks differ in what they measure at each level (``Level``)."""
 
     name: str
     description: str
     command: list[str] = field(default_factory=list)
-    levels: list[LevelResult] = field(default_factory=list)
+    levels: list[Level] = field(default_factory=list)
     error: str | None = None
     others_cpu_share: float | None = None  # of the machine, used by other processes meanwhile
 
-    def level(self, clients: int) -> LevelResult | None:
+    def level(self, clients: int) -> Level | None:
         return next((lv for lv in self.levels if lv.clients == clients), None)
 
 

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ import httpx
 from hearth.bench import gateway_keys
 from hearth.bench.engine import (
     BenchError,
+    SystemResult,
     cpu_snapshot,
     free_port,
     hearth_env,
@@ -117,19 +118,6 @@ class LevelResult:
     non_2xx: int
     socket_errors: int
     timeouts: int
-
-
-@dataclass
-class SystemResult:
-    name: str
-    description: str
-    command: list[str] = field(default_factory=list)
-    levels: list[LevelResult] = field(default_factory=list)
-    error: str | None = None
-    others_cpu_share: float | None = None
-
-    def level(self, clients: int) -> LevelResult | None:
-        return next((lv for lv in self.levels if lv.clients == clients), None)
 
 
 @dataclass(frozen=True)
