@@ -42,8 +42,8 @@ def _database() -> Database:
 
 
 def _audit(db: Database, action: str, owner: Owner, details: dict) -> None:
-    audit.record(db, actor=operator_actor(), action=action, org_id=owner.org_id,
-                 target=f"{owner.org_id}/{owner.user_id}", details=details)
+    audit.record_on_user(db, actor=operator_actor(), action=action, owner=owner,
+                         details=details)
 
 
 def _day(when: datetime | None) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hearth.store.db import Database
+from hearth.store.owner import Owner
 from hearth.store.tables import AuditEntry, AuditHead
 
 GENESIS_HASH = "0" * 64
@@ -51,6 +52,14 @@ def record(db: Database, **entry: Any) -> None:
     """Append an entry in a transaction of its own."""
     with db.locked_session() as session:
         append(session, **entry)
+
+
+def record_on_user(db: Database, *, actor: str, action: str, owner: Owner,
+                   details: dict[str, Any]) -> None:
+    """An action on one user's data (a memory export or deletion): what and whose, never the
+    data itself."""
+    record(db, actor=actor, action=action, org_id=owner.org_id,
+           target=f"{owner.org_id}/{owner.user_id}", details=details)
 
 
 @dataclass

@@ -53,10 +53,9 @@ def memory_service(request: Request) -> MemoryService:
 
 async def _audit(service: MemoryService, admitted: Pass, action: str, owner: Owner,
                  details: dict) -> None:
-    """Exports and deletions go on the audit log (what and whose, never the memories' text)."""
-    await run_in_threadpool(audit.record, service.db, actor=admitted.principal.actor,
-                            action=action, org_id=owner.org_id,
-                            target=f"{owner.org_id}/{owner.user_id}", details=details)
+    """Exports and deletions go on the audit log."""
+    await run_in_threadpool(audit.record_on_user, service.db, actor=admitted.principal.actor,
+                            action=action, owner=owner, details=details)
 
 
 Service = Annotated[MemoryService, Depends(memory_service)]
