@@ -37,7 +37,7 @@ def test_profile_and_recalled_memories_are_rendered_with_dates_and_not_twice() -
     hike = memory(2, "Ingrid went hiking (7 May 2023).")
     prompt = system_prompt([home], [RecalledMemory(home, 0.9), RecalledMemory(hike, 0.5)])
     assert "About this user:\n- Ingrid lives in Reykjavik." in prompt
-    assert "- [07 May 2023] Ingrid went hiking (7 May 2023)." in prompt
+    assert "\n7 May 2023: Ingrid went hiking (7 May 2023)." in prompt
     assert prompt.count("Reykjavik") == 1
 
 

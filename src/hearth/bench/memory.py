@@ -39,8 +39,8 @@ import numpy as np
 
 from hearth.bench.baselines import BM25Baseline, MiniLMBaseline, render_turn
 from hearth.bench.engine import percentile
-from hearth.bench.machine import machine_info
 from hearth.bench.locomo import CATEGORIES, Conversation, Question, Turn
+from hearth.bench.machine import machine_info
 from hearth.store.memories import Owner, SourceRef
 
 Log = Callable[[str], None]
@@ -229,15 +229,22 @@ def memory_text(recalled: Any) -> str:
     return recalled.memory.text
 
 
+def cite_turn(owner: Owner, turn: Turn) -> SourceRef:
+    """A turn as a memory's source, by its ``dia_id`` (what recall is scored on)."""
+    return SourceRef(ref=turn.dia_id, excerpt=turn.text)
+
+
 class ServiceSystem:
     """A memory service driven as production drives it: one ``remember`` per message, one
     ``recall`` per question. Each conversation is its own user (``Owner("bench", name)``)."""
 
     def __init__(self, service: MemoryServiceLike, name: str = "hearth",
-                 render: Callable[[Any], str] = memory_text) -> None:
+                 render: Callable[[Any], str] = memory_text,
+                 record: Callable[[Owner, Turn], SourceRef] = cite_turn) -> None:
         self.service = service
         self.name = name
         self._render = render
+        self._record = record
 
     @staticmethod
     def owner(conversation: Conversation) -> Owner:
@@ -246,21 +253,20 @@ class ServiceSystem:
     def ingest(self, conversation: Conversation) -> list[float]:
         owner = self.owner(conversation)
         seconds = []
-        previous: Turn | None = None
+        previous: tuple[Turn, SourceRef] | None = None
         for turn in conversation.turns:
-            before = previous if previous is not None and previous.session == turn.session \
+            source = self._record(owner, turn)
+            before = previous if previous is not None and previous[0].session == turn.session \
                 else None
             start = time.perf_counter()
             self.service.remember(
-                owner, turn.text, speaker=turn.speaker, said_at=turn.said_at,
-                source=SourceRef(ref=turn.dia_id, excerpt=turn.text),
-                previous=before.text if before else None,
-                previous_speaker=before.speaker if before else None,
-                previous_source=SourceRef(ref=before.dia_id, excerpt=before.text)
-                if before else None,
+                owner, turn.text, speaker=turn.speaker, said_at=turn.said_at, source=source,
+                previous=before[0].text if before else None,
+                previous_speaker=before[0].speaker if before else None,
+                previous_source=before[1] if before else None,
             )
             seconds.append(time.perf_counter() - start)
-            previous = turn
+            previous = (turn, source)
         return seconds
 
     def search(self, conversation: Conversation, question: str, k: int) -> list[Hit]:
@@ -304,14 +310,28 @@ def hearth_system(folder: Path) -> Iterator[ServiceSystem]:
     rendered (and counted against the budget) as the system prompt shows them."""
     from hearth.memory.recall import render_line
     from hearth.memory.service import MemoryService
+    from hearth.store import conversations
     from hearth.store.db import Database
 
     db = Database(f"sqlite:///{folder / 'memory.db'}")
     db.migrate()
+
+    def record(owner: Owner, turn: Turn) -> SourceRef:
+        """Store the turn as production stores a chat message (a conversation per session),
+        so that its memories cite the message as well as the ``dia_id``."""
+        conversation_id = f"{owner.user_id}-session-{turn.session}"
+        conversations.ensure_conversation(db, conversation_id, model="locomo",
+                                          org_id=owner.org_id, user_id=owner.user_id)
+        [message_id] = conversations.append_messages(
+            db, conversation_id, [{"role": "user", "name": turn.speaker, "content": turn.text}],
+            org_id=owner.org_id, user_id=owner.user_id)
+        return SourceRef(message_id=message_id, conversation_id=conversation_id,
+                         ref=turn.dia_id, excerpt=turn.text)
+
     try:
         service = MemoryService(db)
         service.embedder.embed(["warm up"])  # load the model before anything is timed
-        yield ServiceSystem(service, render=lambda hit: render_line(hit.memory))
+        yield ServiceSystem(service, render=lambda hit: render_line(hit.memory), record=record)
     finally:
         db.dispose()
 

@@ -1,9 +1,14 @@
-"""Hybrid recall: full-text and vector search fused, weighed by time, importance and pins.
+"""Hybrid recall: full-text and vector search fused, weighed by time, importance and pins,
+then lifted by the conversation around each memory.
 
 Each search contributes by rank (reciprocal-rank fusion), so the scales of BM25 and cosine
 never need calibrating against each other. A question that names a time ("last month",
-"in May 2023") boosts memories that happened then. The result is cut to a token budget so
-that it fits the system prompt.
+"in May 2023") boosts memories that happened then.
+
+What answers a question is often said next to what matches it: the answer to a question the
+other party asked, the second half of a story. So a memory also earns part of the score of
+the best match said within ``NEIGHBOUR_SPAN`` messages of its own message, in the same
+conversation. The result is cut to a token budget so that it fits the system prompt.
 """
 
 from __future__ import annotations
@@ -16,12 +21,18 @@ import numpy as np
 
 from hearth.memory.dates import parse_time_filter
 from hearth.store import memories as store
+from hearth.store.conversations import message_positions
 from hearth.store.db import Database
 from hearth.store.memories import MemoryRecord, Owner
 
 CANDIDATES = 60  # hits read from each index before fusion
-RRF_K = 20
+RRF_K = 10
 RECENCY_HALF_LIFE_DAYS = 180.0
+IMPORTANCE_WEIGHT = 0.2
+NEIGHBOUR_SPAN = 2  # messages either side that belong to the same exchange
+NEIGHBOUR_WEIGHT = 0.4  # share of the best neighbour's score a memory earns
+
+Spot = tuple[str, int]  # (conversation id, message position)
 
 
 @dataclass(frozen=True)
@@ -36,8 +47,10 @@ def approx_tokens(text: str) -> int:
 
 
 def render_line(memory: MemoryRecord) -> str:
-    """How a memory reads in the prompt: its date, then its text."""
-    return f"- [{memory.observed_at:%d %b %Y}] {memory.text}"
+    """How a memory reads in the prompt: its date, then its text. A line per memory and no
+    bullet or brackets: each token spent on layout is one less for what is remembered."""
+    when = memory.observed_at
+    return f"{when.day} {when:%b %Y}: {memory.text}"
 
 
 def _fuse(*rankings: list[tuple[int, float]]) -> dict[int, float]:
@@ -52,11 +65,40 @@ def _prior(memory: MemoryRecord, now: datetime, window: tuple[datetime, datetime
     """Multiplier from what the memory is, not what it says: time, importance, pin."""
     age_days = max(0.0, (now - memory.observed_at).total_seconds() / 86400)
     recency = 0.5 ** (age_days / RECENCY_HALF_LIFE_DAYS)
-    weight = 1.0 + 0.05 * recency + 0.05 * memory.importance + (0.3 if memory.pinned else 0.0)
+    weight = (1.0 + 0.05 * recency + IMPORTANCE_WEIGHT * memory.importance
+              + (0.3 if memory.pinned else 0.0))
     if window is not None:
         start, end = window
         weight *= 1.6 if start <= memory.observed_at < end else 0.7
     return weight
+
+
+def _spots(db: Database, owner: Owner, records: list[MemoryRecord]) -> dict[int, set[Spot]]:
+    """The messages each memory was drawn from, as places in their conversations."""
+    message_ids = sorted({s.message_id for r in records for s in r.sources
+                          if s.message_id is not None})
+    where = message_positions(db, message_ids, org_id=owner.org_id, user_id=owner.user_id)
+    return {r.id: {where[s.message_id] for s in r.sources if s.message_id in where}
+            for r in records}
+
+
+def _lift_by_neighbours(scores: dict[int, float],
+                        spots: dict[int, set[Spot]]) -> dict[int, float]:
+    """Each score plus ``NEIGHBOUR_WEIGHT`` × the best score said within ``NEIGHBOUR_SPAN``
+    messages of it (not from its own messages)."""
+    best_at: dict[Spot, float] = {}
+    for memory_id, places in spots.items():
+        for place in places:
+            best_at[place] = max(best_at.get(place, 0.0), scores[memory_id])
+    lifted = {}
+    for memory_id, score in scores.items():
+        places = spots.get(memory_id, set())
+        near = [best_at.get((conversation, position + step), 0.0)
+                for conversation, position in places
+                for step in range(-NEIGHBOUR_SPAN, NEIGHBOUR_SPAN + 1)
+                if step and (conversation, position + step) not in places]
+        lifted[memory_id] = score + NEIGHBOUR_WEIGHT * max(near, default=0.0)
+    return lifted
 
 
 def recall(db: Database, owner: Owner, question: str, question_vector: np.ndarray, *,
@@ -69,7 +111,9 @@ def recall(db: Database, owner: Owner, question: str, question_vector: np.ndarra
     by_meaning = store.vector_search(db, owner, question_vector, limit=CANDIDATES)
     fused = _fuse(by_words, by_meaning)
     records = [r for r in store.get_many(db, owner, list(fused)) if r.current]
-    scored = sorted((RecalledMemory(r, fused[r.id] * _prior(r, now, window)) for r in records),
+    own = {r.id: fused[r.id] * _prior(r, now, window) for r in records}
+    lifted = _lift_by_neighbours(own, _spots(db, owner, records))
+    scored = sorted((RecalledMemory(r, lifted[r.id]) for r in records),
                     key=lambda hit: hit.score, reverse=True)
     chosen: list[RecalledMemory] = []
     spent = 0

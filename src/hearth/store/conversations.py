@@ -259,3 +259,15 @@ def delete_idle_before(db: Database, org_id: str, cutoff: datetime) -> int:
             session.execute(delete(Message).where(Message.conversation_id.in_(ids)))
             session.execute(delete(Conversation).where(Conversation.id.in_(ids)))
         return len(ids)
+
+
+def message_positions(db: Database, message_ids: list[int], *, org_id: str,
+                      user_id: str) -> dict[int, tuple[str, int]]:
+    """Where each of the caller's messages sits: (conversation id, position). Recall uses it
+    to tell which memories came from the same exchange; others' ids are silently absent."""
+    if not message_ids:
+        return {}
+    query = select(Message.id, Message.conversation_id, Message.position).where(
+        Message.id.in_(message_ids))
+    with db.session() as session:
+        return {i: (c, p) for i, c, p in session.execute(_owned(query, Message, org_id, user_id))}
