@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from sqlalchemy.orm import Session
 
 from hearth.memory.extract import Candidate
 from hearth.store import memories as store
-from hearth.store.db import Database
 from hearth.store.memories import MemoryRecord, Owner, SourceRef
 
 DUPLICATE_SIMILARITY = 0.93
@@ -33,36 +33,36 @@ class Outcome:
     replaced: int | None = None
 
 
-def _near_duplicate(db: Database, owner: Owner, embedding: np.ndarray) -> MemoryRecord | None:
-    close = [(i, s) for i, s in store.vector_search(db, owner, embedding, limit=4)
+def _near_duplicate(session: Session, owner: Owner,
+                    embedding: np.ndarray) -> MemoryRecord | None:
+    close = [(i, s) for i, s in store.vector_search_in(session, owner, embedding, limit=4)
              if s >= DUPLICATE_SIMILARITY]
-    for record in store.get_many(db, owner, [i for i, _ in close]):
+    for record in store.get_many_in(session, owner, [i for i, _ in close]):
         if record.current:
             return record
     return None
 
 
-def consolidate(db: Database, owner: Owner, candidate: Candidate, embedding: np.ndarray,
+def consolidate(session: Session, owner: Owner, candidate: Candidate, embedding: np.ndarray,
                 sources: list[SourceRef]) -> Outcome:
-    """Store one candidate, drawn from ``sources``, against the owner's memories."""
-    duplicate = _near_duplicate(db, owner, embedding)
+    """Store one candidate, drawn from ``sources``, against the owner's memories, in the
+    caller's transaction (a message's candidates are consolidated in one)."""
+    duplicate = _near_duplicate(session, owner, embedding)
     if duplicate is not None:
-        updated = store.update_memory(
-            db, owner, duplicate.id, add_sources=sources,
+        updated = store.update_memory_in(
+            session, owner, duplicate.id, add_sources=sources,
             importance=min(1.0, max(duplicate.importance, candidate.importance) + 0.05),
         )
         return Outcome("duplicate", updated)
-    with db.session() as session:
-        previous = (store.current_with_subject(session, owner, candidate.subject)
-                    if candidate.subject else [])
-        added = store.add_memory_in(
-            session, owner, kind=candidate.kind, text=candidate.text, embedding=embedding,
-            observed_at=candidate.observed_at, subject=candidate.subject,
-            valid_from=candidate.observed_at, importance=candidate.importance,
-            sources=sources,
-        )
-        for old in previous:
-            store.supersede(session, owner, old.id, by=added.id, valid_to=candidate.observed_at)
+    previous = (store.current_with_subject(session, owner, candidate.subject)
+                if candidate.subject else [])
+    added = store.add_memory_in(
+        session, owner, kind=candidate.kind, text=candidate.text, embedding=embedding,
+        observed_at=candidate.observed_at, subject=candidate.subject,
+        valid_from=candidate.observed_at, importance=candidate.importance, sources=sources,
+    )
+    for old in previous:
+        store.supersede(session, owner, old.id, by=added.id, valid_to=candidate.observed_at)
     if previous:
         return Outcome("superseded", added, replaced=previous[0].id)
     return Outcome("added", added)

@@ -36,10 +36,16 @@ class MemoryService:
         if not candidates:
             return []
         vectors = self.embedder.embed([c.text for c in candidates])
-        return [consolidate(self.db, owner, candidate, vector,
-                            [source, previous_source]
-                            if candidate.quotes_previous and previous_source else [source])
-                for candidate, vector in zip(candidates, vectors)]
+        # One transaction for the whole message, holding the write lock so that another
+        # worker cannot slip a duplicate in between the check and the write. Relaxed
+        # durability loses nothing: the job that asked for this is deleted by a later, fully
+        # synced commit, so if a power cut took this one it took that one too, and the job
+        # runs again.
+        with self.db.locked_session(relaxed=True) as session:
+            return [consolidate(session, owner, candidate, vector,
+                                [source, previous_source]
+                                if candidate.quotes_previous and previous_source else [source])
+                    for candidate, vector in zip(candidates, vectors)]
 
     def recall(self, owner: Owner, question: str, *, now: datetime | None = None,
                limit: int = 10, token_budget: int | None = None) -> list[RecalledMemory]:

@@ -123,6 +123,7 @@ class Database:
                    if self._sqlite and self.engine.pool.__class__ is not StaticPool
                    else self.engine)
         self._relaxed_engine = relaxed
+        self._relaxed_sessions = sessionmaker(relaxed, expire_on_commit=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -140,15 +141,18 @@ class Database:
             yield session
 
     @contextmanager
-    def locked_session(self) -> Iterator[Session]:
+    def locked_session(self, *, relaxed: bool = False) -> Iterator[Session]:
         """A session that holds the write lock from its first statement.
 
-        For read-check-write work (the audit chain, claiming jobs) that must not interleave
-        with another worker's: SQLite takes its one write lock at once (``BEGIN IMMEDIATE``)
-        instead of failing on upgrade; PostgreSQL callers lock the rows they read.
+        For read-check-write work (the audit chain, claiming jobs, consolidating memories)
+        that must not interleave with another worker's: SQLite takes its one write lock at
+        once (``BEGIN IMMEDIATE``) instead of failing on upgrade; PostgreSQL callers lock the
+        rows they read. With ``relaxed``, as for ``locked_connection``, the commit survives a
+        killed process but may be lost to a power cut.
         """
-        with self._sessions() as session, session.begin():
-            self._take_write_lock(session.connection(), relaxed=False)
+        with (self._relaxed_sessions if relaxed else self._sessions)() as session, \
+                session.begin():
+            self._take_write_lock(session.connection(), relaxed=relaxed)
             yield session
 
     def dedicated_connection(self, *, relaxed: bool = False) -> Any:

@@ -10,7 +10,7 @@ can never disagree with it, and a delete removes the row from all of them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -59,6 +59,10 @@ class MemoryRecord:
     @property
     def current(self) -> bool:
         return self.valid_to is None
+
+    def with_sources(self, sources: Iterable[SourceRef]) -> MemoryRecord:
+        """This record citing ``sources`` (a new memory's, known without reading them back)."""
+        return replace(self, sources=tuple(sources))
 
 
 _SEARCH_INDEXES: dict[str, SearchIndex] = {"sqlite": search_sqlite,
@@ -146,9 +150,9 @@ def add_memory_in(session: Session, owner: Owner, *, kind: str, text: str,
     session.flush()
     sources = list(sources)
     _add_sources(session, row.id, owner, sources)
-    _search_index(session).index(session, owner, IndexEntry(row.id, text, embedding))
+    _search_index(session).index_new(session, owner, [IndexEntry(row.id, text, embedding)])
     session.flush()
-    return _record(row, _sources_of(session, [row.id])[row.id])
+    return _record(row).with_sources(sources)
 
 
 @dataclass(frozen=True)
@@ -193,21 +197,33 @@ def update_memory(db: Database, owner: Owner, memory_id: int, *, text: str | Non
                   pinned: bool | None = None, observed_at: datetime | None = None,
                   add_sources: Iterable[SourceRef] = ()) -> MemoryRecord:
     """Change a memory in place; new text must come with its new embedding."""
+    with db.session() as session:
+        return update_memory_in(session, owner, memory_id, text=text, embedding=embedding,
+                                kind=kind, importance=importance, pinned=pinned,
+                                observed_at=observed_at, add_sources=add_sources)
+
+
+def update_memory_in(session: Session, owner: Owner, memory_id: int, *,
+                     text: str | None = None,
+                     embedding: Sequence[float] | np.ndarray | None = None,
+                     kind: str | None = None, importance: float | None = None,
+                     pinned: bool | None = None, observed_at: datetime | None = None,
+                     add_sources: Iterable[SourceRef] = ()) -> MemoryRecord:
+    """``update_memory`` inside a caller's transaction."""
     if text is not None and embedding is None:
         raise ValueError("changed text needs a new embedding")
-    with db.session() as session:
-        row = _load(session, memory_id, owner)
-        changes = {"text": text, "kind": kind, "importance": importance, "pinned": pinned,
-                   "observed_at": observed_at}
-        for name, value in changes.items():
-            if value is not None:
-                setattr(row, name, value)
-        row.updated_at = utcnow()
-        _add_sources(session, row.id, owner, add_sources)
-        if text is not None and embedding is not None:
-            _search_index(session).index(session, owner, IndexEntry(row.id, text, embedding))
-        session.flush()
-        return _record(row, _sources_of(session, [row.id])[row.id])
+    row = _load(session, memory_id, owner)
+    changes = {"text": text, "kind": kind, "importance": importance, "pinned": pinned,
+               "observed_at": observed_at}
+    for name, value in changes.items():
+        if value is not None:
+            setattr(row, name, value)
+    row.updated_at = utcnow()
+    _add_sources(session, row.id, owner, add_sources)
+    if text is not None and embedding is not None:
+        _search_index(session).index(session, owner, IndexEntry(row.id, text, embedding))
+    session.flush()
+    return _record(row, _sources_of(session, [row.id])[row.id])
 
 
 def supersede(session: Session, owner: Owner, memory_id: int, *, by: int,
@@ -272,10 +288,17 @@ def get_many(db: Database, owner: Owner, ids: Sequence[int]) -> list[MemoryRecor
     if not ids:
         return []
     with db.session() as session:
-        rows = {r.id: r for r in session.scalars(_owned(select(Memory).where(
-            Memory.id.in_(list(ids))), owner))}
-        sources = _sources_of(session, list(rows))
-        return [_record(rows[i], sources[i]) for i in ids if i in rows]
+        return get_many_in(session, owner, ids)
+
+
+def get_many_in(session: Session, owner: Owner, ids: Sequence[int]) -> list[MemoryRecord]:
+    """``get_many`` inside a caller's transaction."""
+    if not ids:
+        return []
+    rows = {r.id: r for r in session.scalars(_owned(select(Memory).where(
+        Memory.id.in_(list(ids))), owner))}
+    sources = _sources_of(session, list(rows))
+    return [_record(rows[i], sources[i]) for i in ids if i in rows]
 
 
 def list_memories(db: Database, owner: Owner, *, include_superseded: bool = False,
@@ -344,7 +367,13 @@ def vector_search(db: Database, owner: Owner, embedding: Sequence[float] | np.nd
     Superseded memories are indexed too (history stays searchable); callers filter.
     """
     with db.session() as session:
-        return _search_index(session).nearest(session, owner, embedding, limit)
+        return vector_search_in(session, owner, embedding, limit=limit)
+
+
+def vector_search_in(session: Session, owner: Owner, embedding: Sequence[float] | np.ndarray,
+                     *, limit: int = 50) -> list[tuple[int, float]]:
+    """``vector_search`` inside a caller's transaction (consolidation sees its own writes)."""
+    return _search_index(session).nearest(session, owner, embedding, limit)
 
 
 # -- the persisted work queue ------------------------------------------------------------------
