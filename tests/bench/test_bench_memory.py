@@ -267,6 +267,28 @@ def test_service_adapter_feeds_messages_as_production_would(dataset: Path) -> No
     assert fourth["said_at"] == datetime(2023, 6, 2, 10, 5, tzinfo=UTC)
 
 
+def test_hearth_stores_each_turn_as_a_message_of_its_sessions_conversation(
+        dataset: Path, tmp_path: Path) -> None:
+    """Production's memories cite stored messages (recall reads where they sit), so the
+    benchmark stores turns as messages too: one conversation per session, in order."""
+    from hearth.bench.memory import hearth_system
+    from hearth.store import conversations
+    from hearth.store import memories as store
+
+    conversation = load_dataset(dataset)[0]
+    with hearth_system(tmp_path / "hearth") as system:
+        system.ingest(conversation)
+        db = system.service.db
+        owner = system.owner(conversation)
+        first = conversations.get_conversation(db, "7-session-1", org_id=owner.org_id,
+                                               user_id=owner.user_id)
+        assert [(m.name, m.content) for m in first.messages] == [
+            (t.speaker, t.text) for t in conversation.turns if t.session == 1]
+        cited = {s.ref: s for m in store.list_memories(db, owner) for s in m.sources}
+        assert cited["D2:2"].conversation_id == "7-session-2"
+        assert cited["D2:2"].message_id is not None
+
+
 def test_harness_scores_every_system_on_the_same_questions(dataset: Path) -> None:
     systems = [lambda: plain(ServiceSystem(WordOverlapService(), name="hearth")),
                lambda: plain(BaselineSystem(BM25Baseline()))]
