@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,6 +48,10 @@ class Settings(BaseSettings):
     purge_interval_seconds: int = Field(default=3600, ge=1,
                                         description="How often the retention purge runs.")
     memory: bool = Field(default=True, description="Remember users who identify themselves.")
+    memory_extractor: Literal["rules", "llm"] = Field(
+        default="rules", description="What finds memories in a message: rules (fast, no model) "
+                                     "or llm (the chat model, JSON-schema output; for a model "
+                                     "capable enough, the rules answer when it fails).")
     upstream_url: str | None = Field(
         default=None, description="upstream engine: base URL ending in /v1, or several "
                                   "comma-separated replicas of the same model.")

@@ -28,6 +28,7 @@ from hearth.engines.registry import create_engine
 from hearth.governance.energy import EnergyMeter
 from hearth.governance.gate_writer import GateWriter
 from hearth.governance.retention import purge
+from hearth.memory.llm_extract import configured_extractor
 from hearth.memory.service import MemoryService
 from hearth.memory.worker import MemoryWorker
 from hearth.store.db import Database
@@ -50,12 +51,15 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     engine = engine or create_engine(settings)
     db = Database.from_settings(settings)
     db.migrate()
-    memory = MemoryService(db) if settings.memory else None
+    extractor, completer = configured_extractor(settings, engine)
+    memory = MemoryService(db, extractor=extractor) if settings.memory else None
     worker = MemoryWorker(memory) if memory else None
     gate = GateWriter(db)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
+        if completer:
+            completer.bind(asyncio.get_running_loop())
         if worker:
             worker.start()  # also picks up jobs left pending by a previous run
         purger = asyncio.create_task(_purge_periodically(db, settings.purge_interval_seconds))

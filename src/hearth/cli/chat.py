@@ -85,6 +85,7 @@ class LocalBackend:
     def __init__(self, settings: Settings, user: str):
         from hearth.assistant.turn import Assistant
         from hearth.engines.registry import create_engine
+        from hearth.memory.llm_extract import configured_extractor
         from hearth.memory.service import MemoryService
         from hearth.memory.worker import MemoryWorker
         from hearth.store.db import Database
@@ -92,11 +93,13 @@ class LocalBackend:
 
         db = Database.from_settings(settings)
         db.migrate()
-        memory = MemoryService(db) if settings.memory else None
+        engine = create_engine(settings)
+        extractor, self._completer = configured_extractor(settings, engine)
+        memory = MemoryService(db, extractor=extractor) if settings.memory else None
         self.worker = MemoryWorker(memory) if memory else None
         if self.worker:
             self.worker.start()
-        self._assistant = Assistant(create_engine(settings), db, memory, self.worker)
+        self._assistant = Assistant(engine, db, memory, self.worker)
         self._owner = Owner("local", user)
         self.model_id = self._assistant.engine.model_id
 
@@ -125,6 +128,8 @@ class LocalBackend:
                      conversation_id: str) -> AsyncIterator[str]:
         from hearth.engines.base import ChatRequest
 
+        if self._completer:  # the memory worker asks the engine on this loop
+            self._completer.bind(asyncio.get_running_loop())
         async for delta in self._assistant.respond(
                 ChatRequest(messages=messages), conversation_id=conversation_id,
                 owner=self._owner, remember=self.worker is not None):
@@ -180,7 +185,10 @@ async def _session(backend: ChatBackend, resume: bool, system: str | None) -> No
         console.print(f"[dim]chatting with {backend.model_id}; /exit or Ctrl-D to leave[/]")
     while True:
         try:
-            line = console.input("[bold green]you>[/] ") if interactive else input()
+            # Read in a thread: the event loop keeps serving the memory worker meanwhile.
+            line = await asyncio.to_thread(
+                console.input, "[bold green]you>[/] ") if interactive \
+                else await asyncio.to_thread(input)
         except EOFError:
             break
         if line.strip() in {"/exit", "/quit"}:
@@ -224,5 +232,5 @@ def chat(
             except (APIError, httpx.HTTPError) as exc:
                 fail(f"The server refused the request: {getattr(exc, 'message', exc)}")
             finally:
-                if isinstance(backend, LocalBackend):
-                    backend.close()
+                if isinstance(backend, LocalBackend):  # on the loop, which extraction may use
+                    runner.run(asyncio.to_thread(backend.close))

@@ -6,21 +6,27 @@ benchmark, so what the benchmark measures is what users get.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from hearth.memory.consolidate import Outcome, consolidate
 from hearth.memory.embedder import Embedder, shared_embedder
-from hearth.memory.extract import extract
+from hearth.memory.extract import Candidate, extract
 from hearth.memory.recall import RecalledMemory, recall
 from hearth.store import memories as store
 from hearth.store.db import Database
 from hearth.store.memories import MemoryRecord, Owner, SourceRef
 
+Extractor = Callable[..., list[Candidate]]
+"""``extract``'s signature: the rules, or ``hearth.memory.llm_extract.LLMExtractor``."""
+
 
 class MemoryService:
-    def __init__(self, db: Database, embedder: Embedder | None = None):
+    def __init__(self, db: Database, embedder: Embedder | None = None,
+                 extractor: Extractor = extract):
         self.db = db
         self.embedder = embedder or shared_embedder()
+        self.extractor = extractor
 
     def remember(self, owner: Owner, text: str, *, speaker: str, said_at: datetime,
                  source: SourceRef, previous: str | None = None,
@@ -31,7 +37,7 @@ class MemoryService:
         ``previous`` is the other party's message just before; a memory that quotes it (a
         bare answer made standalone) cites it as a source too.
         """
-        candidates = extract(text, speaker=speaker, said_at=said_at, previous=previous,
+        candidates = self.extractor(text, speaker=speaker, said_at=said_at, previous=previous,
                              previous_speaker=previous_speaker)
         if not candidates:
             return []
