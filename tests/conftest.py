@@ -22,7 +22,7 @@ def embedder_cache(pytestconfig: pytest.Config,
     """Where tests, and the servers they start, keep the embedding model's ONNX file: pytest's
     cache folder, so it is exported once per checkout rather than once per run, and never into
     the real data folder."""
-    cache = pytestconfig.cache
+    cache = getattr(pytestconfig, "cache", None)  # absent under -p no:cacheprovider
     folder = cache.mkdir("hearth-embedder") if cache else tmp_path_factory.mktemp("embedder")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("HEARTH_EMBEDDER_CACHE", str(folder))
