@@ -16,6 +16,19 @@ from postgres_server import PostgresServer, start_postgres
 BACKENDS = ["sqlite", "postgresql"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def embedder_cache(pytestconfig: pytest.Config,
+                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Where tests, and the servers they start, keep the embedding model's ONNX file: pytest's
+    cache folder, so it is exported once per checkout rather than once per run, and never into
+    the real data folder."""
+    cache = getattr(pytestconfig, "cache", None)  # absent under -p no:cacheprovider
+    folder = cache.mkdir("hearth-embedder") if cache else tmp_path_factory.mktemp("embedder")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("HEARTH_EMBEDDER_CACHE", str(folder))
+        yield folder
+
+
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
     """Factory: start servers for this test; all are stopped afterwards."""

@@ -64,9 +64,17 @@ class Settings(BaseSettings):
                                        "upstream batches them itself, so this is far above "
                                        "parallel.")
 
+    embedder_cache: Path | None = Field(
+        default=None, description="Folder for the embedding model's ONNX file, built from the "
+                                  "installed package on first use; default: models_dir.")
+
     @cached_property
     def models_dir(self) -> Path:
         return self.home / "models"
+
+    @property
+    def resolved_embedder_cache(self) -> Path:
+        return self.embedder_cache or self.models_dir
 
     @property
     def resolved_database_url(self) -> str:

@@ -165,7 +165,7 @@ def test_figures_are_averaged_over_questions_overall_and_per_category() -> None:
 def test_the_minilm_token_counter_counts_wordpieces_without_special_tokens() -> None:
     count = bench.MiniLMTokens()
     assert count("hello world") == 2
-    assert count("word " * 600) == 600  # not cut at the model's 128-token window
+    assert count("word " * 600) == 600  # not cut at the model's 256-token window
 
 
 # -- the baselines -----------------------------------------------------------------------------

