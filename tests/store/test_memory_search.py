@@ -14,7 +14,7 @@ import pytest
 
 from hearth.store import memories as store
 from hearth.store.db import Database
-from hearth.store.memories import NewMemory, Owner
+from hearth.store.memories import NewMemory, Owner, SourceRef
 
 ANNA = Owner("acme", "anna")
 BEN = Owner("acme", "ben")
@@ -102,3 +102,18 @@ def test_a_forgotten_memory_is_found_by_neither_search(db: Database) -> None:
 
     assert found(db, ANNA, "teapot hidden") == [kept]
     assert [i for i, _ in store.vector_search(db, ANNA, unit(1))] == [kept]
+
+
+def test_get_many_keeps_the_order_asked_brings_sources_and_skips_other_owners(
+    db: Database,
+) -> None:
+    first = store.add_memory(db, ANNA, kind="fact", text="Anna keeps bees", embedding=unit(1),
+                             observed_at=WHEN, sources=[SourceRef(ref="a"), SourceRef(ref="b")])
+    second = add(db, ANNA, "Anna sells honey", 2)
+    bens = add(db, BEN, "Ben buys honey", 3)
+
+    found = store.get_many(db, ANNA, [second, bens, first.id])
+
+    assert [m.id for m in found] == [second, first.id]
+    assert found[1] == store.get_memory(db, ANNA, first.id)
+    assert [s.ref for s in found[1].sources] == ["a", "b"]

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from hearth.errors import NotFound
@@ -78,7 +78,26 @@ def _owned(statement: Any, owner: Owner) -> Any:
     return statement.where(Memory.org_id == owner.org_id, Memory.user_id == owner.user_id)
 
 
-def _record(row: Memory, sources: Iterable[MemorySource] = ()) -> MemoryRecord:
+def _owned_with_ids(statement: Any, owner: Owner, ids: Sequence[int]) -> Any:
+    """``_owned`` for rows named by id: the primary key finds them, the owner only checks them.
+
+    Compared as ``org_id || ''``, the owner cannot be looked up in its index, which SQLite
+    would otherwise prefer to an id list and read every one of the owner's rows through
+    (30 ms instead of 0.6 ms for 100 ids among 100,000 memories).
+    """
+    return statement.where(Memory.id.in_(list(ids)), Memory.org_id + "" == owner.org_id,
+                           Memory.user_id + "" == owner.user_id)
+
+
+# Mapped attributes, not table columns, so that reading them flushes the session's pending
+# changes first, as loading ORM objects does.
+_MEMORY_COLUMNS = tuple(getattr(Memory, c.key) for c in Memory.__table__.columns)
+_SOURCE_COLUMNS = (MemorySource.memory_id, MemorySource.message_id,
+                   MemorySource.conversation_id, MemorySource.ref, MemorySource.excerpt)
+
+
+def _record(row: Memory | Row[Any], sources: Iterable[Any] = ()) -> MemoryRecord:
+    """A plain view of a memory, from an ORM object or a row of its columns."""
     return MemoryRecord(
         id=row.id, org_id=row.org_id, user_id=row.user_id, kind=row.kind, text=row.text,
         subject=row.subject, observed_at=row.observed_at, valid_from=row.valid_from,
@@ -95,11 +114,12 @@ def _not_found(memory_id: int) -> NotFound:
                     param="memory_id", code="memory_not_found")
 
 
-def _sources_of(session: Session, ids: list[int]) -> dict[int, list[MemorySource]]:
-    found: dict[int, list[MemorySource]] = {i: [] for i in ids}
+def _sources_of(session: Session, ids: list[int]) -> dict[int, list[Row[Any]]]:
+    """The provenance of each memory, oldest first, as plain rows (no ORM objects to build)."""
+    found: dict[int, list[Row[Any]]] = {i: [] for i in ids}
     if ids:
-        rows = session.scalars(select(MemorySource).where(MemorySource.memory_id.in_(ids))
-                               .order_by(MemorySource.id))
+        rows = session.execute(select(*_SOURCE_COLUMNS)
+                               .where(MemorySource.memory_id.in_(ids)).order_by(MemorySource.id))
         for row in rows:
             found[row.memory_id].append(row)
     return found
@@ -295,8 +315,9 @@ def get_many_in(session: Session, owner: Owner, ids: Sequence[int]) -> list[Memo
     """``get_many`` inside a caller's transaction."""
     if not ids:
         return []
-    rows = {r.id: r for r in session.scalars(_owned(select(Memory).where(
-        Memory.id.in_(list(ids))), owner))}
+    # Rows of columns rather than ORM objects: recall reads a hundred at a time.
+    rows = {r.id: r for r in session.execute(
+        _owned_with_ids(select(*_MEMORY_COLUMNS), owner, ids))}
     sources = _sources_of(session, list(rows))
     return [_record(rows[i], sources[i]) for i in ids if i in rows]
 
