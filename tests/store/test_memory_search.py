@@ -117,3 +117,48 @@ def test_get_many_keeps_the_order_asked_brings_sources_and_skips_other_owners(
     assert [m.id for m in found] == [second, first.id]
     assert found[1] == store.get_memory(db, ANNA, first.id)
     assert [s.ref for s in found[1].sources] == ["a", "b"]
+
+
+def exact_nearest(vectors: dict[int, np.ndarray], query: np.ndarray,
+                  limit: int) -> list[tuple[int, float]]:
+    """Brute-force cosine similarity of unit vectors, best first."""
+    scored = sorted(((i, float(v @ query)) for i, v in vectors.items()),
+                    key=lambda hit: hit[1], reverse=True)
+    return scored[:limit]
+
+
+def test_vector_search_of_a_few_hundred_memories_is_exact(db: Database) -> None:
+    # Fewer memories than the binary prefilter keeps: every one is compared by cosine.
+    vectors = {n: unit(n) for n in range(300)}
+    ids = store.add_memories_bulk(db, ANNA, [
+        NewMemory(kind="fact", text=f"memory {n}", embedding=v, observed_at=WHEN)
+        for n, v in vectors.items()])
+    by_id = dict(zip(ids, vectors.values(), strict=True))
+
+    for seed in (1000, 1001, 1002):
+        query = unit(seed)
+        found = store.vector_search(db, ANNA, query, limit=20)
+        expected = exact_nearest(by_id, query, 20)
+        assert [i for i, _ in found] == [i for i, _ in expected]
+        assert [s for _, s in found] == pytest.approx([s for _, s in expected], abs=1e-5)
+
+
+def test_vector_search_beyond_the_prefilter_still_finds_what_is_nearest(db: Database) -> None:
+    # 2,000 memories, in clusters of near-duplicates: more than the prefilter compares by
+    # cosine, so the sign bits choose which are compared.
+    rng = np.random.default_rng(7)
+    centres = [unit(10_000 + c) for c in range(40)]
+    vectors = []
+    for n in range(2000):
+        noisy = centres[n % 40] + rng.normal(0.0, 0.05, DIMENSIONS).astype(np.float32)
+        vectors.append(noisy / np.linalg.norm(noisy))
+    ids = store.add_memories_bulk(db, ANNA, [
+        NewMemory(kind="fact", text=f"memory {n}", embedding=v, observed_at=WHEN)
+        for n, v in enumerate(vectors)])
+    by_id = dict(zip(ids, vectors, strict=True))
+
+    for target in (5, 777, 1999):
+        found = store.vector_search(db, ANNA, vectors[target], limit=10)
+        expected = exact_nearest(by_id, vectors[target], 10)
+        assert found[0] == (ids[target], pytest.approx(1.0, abs=1e-5))
+        assert [i for i, _ in found] == [i for i, _ in expected]
