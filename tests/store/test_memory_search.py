@@ -11,10 +11,14 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from sqlalchemy import text as sql_text
+from sqlalchemy.orm import Session
 
 from hearth.store import memories as store
 from hearth.store.db import Database
 from hearth.store.memories import NewMemory, Owner, SourceRef
+from hearth.store.search import SearchIndex, question_words
+from hearth.store.stopwords import STOP_WORDS
 
 ANNA = Owner("acme", "anna")
 BEN = Owner("acme", "ben")
@@ -162,3 +166,60 @@ def test_vector_search_beyond_the_prefilter_still_finds_what_is_nearest(db: Data
         expected = exact_nearest(by_id, vectors[target], 10)
         assert found[0] == (ids[target], pytest.approx(1.0, abs=1e-5))
         assert [i for i, _ in found] == [i for i, _ in expected]
+
+
+def test_question_words_leave_out_stop_words_only_when_asked() -> None:
+    question = "What did my sister Alice learn in Lisbon?"
+
+    assert question_words(question) == ["alice", "did", "in", "learn", "lisbon", "my",
+                                        "sister", "what"]
+    assert question_words(question, drop_stop_words=True) == ["alice", "learn", "lisbon",
+                                                             "sister"]
+    assert question_words("What did you do?", drop_stop_words=True) == []
+
+
+def test_stop_words_never_reach_the_index_once_an_owner_has_many_memories(
+    db: Database, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[list[str]] = []
+    real_index = store._search_index
+
+    class Spy:
+        """The real index, noting the words of each full-text search."""
+
+        def __init__(self, session: Session) -> None:
+            self.real: SearchIndex = real_index(session)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.real, name)
+
+        def fulltext(self, session: Session, owner: Owner, words: list[str],
+                     limit: int) -> list[tuple[int, float]]:
+            asked.append(words)
+            return self.real.fulltext(session, owner, words, limit)
+
+    monkeypatch.setattr(store, "_search_index", Spy)
+    monkeypatch.setattr(store, "STOP_WORDS_FROM", 3)
+    for n in range(2):
+        add(db, ANNA, f"Anna learnt Portuguese in Lisbon, lesson {n}", n)
+
+    store.fulltext_search(db, ANNA, "What did Anna learn in Lisbon?")
+    add(db, ANNA, "Anna moved to Porto", 3)
+    hits = store.fulltext_search(db, ANNA, "What did Anna learn in Lisbon?")
+
+    assert asked == [["anna", "did", "in", "learn", "lisbon", "what"],
+                     ["anna", "learn", "lisbon"]]
+    assert len(hits) == 3
+    assert store.fulltext_search(db, ANNA, "What did you do?") == []
+    assert len(asked) == 2
+
+
+def test_the_stop_words_are_those_postgresql_leaves_out(db: Database) -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("asks PostgreSQL's english dictionary")
+    with db.session() as session:
+        kept = [w for w in sorted(STOP_WORDS)
+                if session.scalar(sql_text("SELECT ts_lexize('english_stem', :w)"), {"w": w})]
+
+    assert kept == []
+    assert len(STOP_WORDS) == 127  # the whole of PostgreSQL's english.stop

@@ -16,16 +16,19 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from hearth.store.owner import Owner
+from hearth.store.stopwords import STOP_WORDS
 
 Embedding = Sequence[float] | np.ndarray
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
-def question_words(question: str) -> list[str]:
+def question_words(question: str, *, drop_stop_words: bool = False) -> list[str]:
     """The words a full-text search looks for, lowercased and sorted: letters and digits
-    only, so no word can be read as query syntax; one-letter words say too little."""
-    return sorted({w.lower() for w in _WORD.findall(question) if len(w) > 1})
+    only, so no word can be read as query syntax; one-letter words say too little. With
+    ``drop_stop_words``, the function words of ``hearth.store.stopwords`` are left out too."""
+    words = {w.lower() for w in _WORD.findall(question) if len(w) > 1}
+    return sorted(words - STOP_WORDS if drop_stop_words else words)
 
 
 @dataclass(frozen=True)
