@@ -23,7 +23,13 @@ from typer.testing import CliRunner
 
 from hearth.bench import memory as bench
 from hearth.bench.baselines import BM25Baseline, MiniLMBaseline, render_turn
-from hearth.bench.locomo import DatasetError, Turn, load_dataset, parse_evidence, parse_time
+from hearth.bench.locomo import (
+    DatasetError,
+    Turn,
+    load_dataset,
+    parse_evidence,
+    parse_time,
+)
 from hearth.bench.memory import BaselineSystem, Hit, ServiceSystem
 from hearth.store.memories import Owner, SourceRef
 
@@ -401,6 +407,9 @@ def test_scale_mode_stores_every_user_and_times_recall() -> None:
     assert (level["memories_per_user"], level["total_memories"]) == (40, 120)
     assert level["recall_ms"]["p95"] is not None
     assert level["store_vector_ms"]["p50"] is not None
+    # 40 memories a user are fewer than the vector index's prefilter keeps: an exact search.
+    assert level["vector_agreement_with_exact"] == {"top_10": 1.0, "top_50": 1.0}
+    assert "stop words" in report["settings"]["search"]
     assert report["goals"][0]["met"] is None  # the goal is stated at 100,000 memories
     json.dumps(report)
 
@@ -416,7 +425,7 @@ def test_bulk_written_memories_are_what_the_store_reads_and_searches(tmp_path: P
         rng = np.random.default_rng(1)
         start = datetime(2023, 1, 1, tzinfo=UTC)
         alice, bob = Owner("bench", "alice"), Owner("bench", "bob")
-        bench.store_synthetic(db, alice, synthetic, 30, rng, start)
+        stored = bench.store_synthetic(db, alice, synthetic, 30, rng, start)
         bench.store_synthetic(db, bob, synthetic, 20, rng, start)
         assert store.count_memories(db, alice) == 30
         assert store.count_memories(db, bob) == 20
@@ -428,5 +437,8 @@ def test_bulk_written_memories_are_what_the_store_reads_and_searches(tmp_path: P
         nearest = store.vector_search(db, alice, fake_embed([newest.text])[0], limit=30)
         assert len(nearest) == 30
         assert {i for i, _ in nearest} == {m.id for m in store.list_memories(db, alice)}
+        question = fake_embed(["a question"])[0]
+        assert stored.nearest(question, 5) == [
+            i for i, _ in store.vector_search(db, alice, question, limit=5)]
     finally:
         db.dispose()
