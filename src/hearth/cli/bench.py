@@ -251,16 +251,18 @@ def memory_speed_table(report: dict[str, Any]) -> Table:
 def memory_scale_table(report: dict[str, Any]) -> Table:
     table = Table(title=f"hearth bench memory --scale: {report['settings']['users']} users, "
                         f"{report['settings']['queries']} questions to one", show_edge=False,
-                  caption="ms per question; fulltext/vector: the store's searches alone")
+                  caption="ms per question; fulltext/vector: the store's searches alone; "
+                          "vector top 10: share of an exact search's top 10 it found")
     for column in ("per user", "total", "store (s)", "recall p50", "recall p95",
-                   "fulltext p95", "vector p95"):
+                   "fulltext p95", "vector p95", "vector top 10"):
         table.add_column(column, justify="right")
     for level in report["levels"]:
         table.add_row(f"{level['memories_per_user']:,}", f"{level['total_memories']:,}",
                       _num(level["store_s"], 0), _num(level["recall_ms"]["p50"], 1),
                       _num(level["recall_ms"]["p95"], 1),
                       _num(level["store_fulltext_ms"]["p95"], 1),
-                      _num(level["store_vector_ms"]["p95"], 1))
+                      _num(level["store_vector_ms"]["p95"], 1),
+                      _num(level["vector_agreement_with_exact"]["top_10"], 3))
     return table
 
 
