@@ -22,6 +22,11 @@ from hearth.store import memories as store
 from hearth.store.memories import MemoryRecord, Owner, SourceRef
 
 DUPLICATE_SIMILARITY = 0.93
+# Candidates an approximate vector index compares exactly when looking for a duplicate. A
+# vector this close (cosine 0.93) differs in about an eighth of its sign bits, an unrelated one
+# in a third or more, so a duplicate is among the very nearest by sign bits: a few suffice,
+# where recall compares hundreds.
+DUPLICATE_CANDIDATES = 16
 
 Action = Literal["added", "duplicate", "superseded"]
 
@@ -35,7 +40,8 @@ class Outcome:
 
 def _near_duplicate(session: Session, owner: Owner,
                     embedding: np.ndarray) -> MemoryRecord | None:
-    close = [(i, s) for i, s in store.vector_search_in(session, owner, embedding, limit=4)
+    close = [(i, s) for i, s in store.vector_search_in(session, owner, embedding, limit=4,
+                                                         compared=DUPLICATE_CANDIDATES)
              if s >= DUPLICATE_SIMILARITY]
     for record in store.get_many_in(session, owner, [i for i, _ in close]):
         if record.current:

@@ -409,9 +409,10 @@ def vector_search(db: Database, owner: Owner, embedding: Sequence[float] | np.nd
 
 
 def vector_search_in(session: Session, owner: Owner, embedding: Sequence[float] | np.ndarray,
-                     *, limit: int = 50) -> list[tuple[int, float]]:
-    """``vector_search`` inside a caller's transaction (consolidation sees its own writes)."""
-    return _search_index(session).nearest(session, owner, embedding, limit)
+                     *, limit: int = 50, compared: int | None = None) -> list[tuple[int, float]]:
+    """``vector_search`` inside a caller's transaction (consolidation sees its own writes).
+    ``compared``: candidates an approximate index compares exactly (see ``SearchIndex``)."""
+    return _search_index(session).nearest(session, owner, embedding, limit, compared)
 
 
 # -- the persisted work queue ------------------------------------------------------------------

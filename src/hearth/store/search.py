@@ -57,6 +57,9 @@ class SearchIndex(Protocol):
         """(memory id, score; higher is better) of the owner's memories with any of the words,
         best first, superseded memories included."""
 
-    def nearest(self, session: Session, owner: Owner, embedding: Embedding,
-                limit: int) -> list[tuple[int, float]]:
-        """(memory id, cosine similarity) of the owner's nearest memories, best first."""
+    def nearest(self, session: Session, owner: Owner, embedding: Embedding, limit: int,
+                compared: int | None = None) -> list[tuple[int, float]]:
+        """(memory id, cosine similarity) of the owner's nearest memories, best first.
+
+        ``compared``: how many candidates an approximate index compares exactly (None: its
+        default); an exact index ignores it."""

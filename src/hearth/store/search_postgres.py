@@ -68,8 +68,8 @@ def fulltext(session: Session, owner: Owner, words: list[str],
     return [(int(i), float(s)) for i, s in rows]
 
 
-def nearest(session: Session, owner: Owner, embedding: Embedding,
-            limit: int) -> list[tuple[int, float]]:
+def nearest(session: Session, owner: Owner, embedding: Embedding, limit: int,
+            compared: int | None = None) -> list[tuple[int, float]]:
     query = sql(
         "SELECT memory_id, embedding <=> :embedding AS distance FROM memories_vec "
         "WHERE org_id = :org_id AND user_id = :user_id ORDER BY distance LIMIT :limit"

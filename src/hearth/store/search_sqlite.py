@@ -99,9 +99,10 @@ def fulltext(session: Session, owner: Owner, words: list[str],
     return [(int(i), float(s)) for i, s in rows]
 
 
-def nearest(session: Session, owner: Owner, embedding: Embedding,
-            limit: int) -> list[tuple[int, float]]:
-    per_shard = math.ceil(max(PREFILTER, RESCORED_PER_RESULT * limit) / SHARDS)
+def nearest(session: Session, owner: Owner, embedding: Embedding, limit: int,
+            compared: int | None = None) -> list[tuple[int, float]]:
+    wanted = compared if compared is not None else PREFILTER
+    per_shard = math.ceil(max(wanted, RESCORED_PER_RESULT * limit) / SHARDS)
     rows = session.execute(_NEAREST, {"e": _vector_blob(embedding), "k": per_shard,
                                       "o": owner.key, "limit": limit})
     return [(int(i), 1.0 - float(d)) for i, d in rows]
