@@ -514,6 +514,17 @@ def run_server(name: str, description: str, argv: list[str], port: int, health_p
     return result
 
 
+def measured(name: str, run: Callable[[], SystemResult], log: Log) -> SystemResult:
+    """``run()``'s result, with the share of the CPUs other processes used meanwhile."""
+    log(name)
+    before = cpu_snapshot()
+    result = run()
+    result.others_cpu_share = share = others_cpu_share(before, cpu_snapshot())
+    if share is not None:
+        log(f"  other processes used {share:.0%} of the CPUs meanwhile")
+    return result
+
+
 def run_all(config: BenchConfig, log: Log = lambda _: None) -> dict[str, Any]:
     """Measure direct, then the peer (unless skipped), then hearth, one after another, and
     return the whole report: machine, settings, per-system levels, ratios and goals."""
@@ -522,13 +533,7 @@ def run_all(config: BenchConfig, log: Log = lambda _: None) -> dict[str, Any]:
     systems: dict[str, SystemResult] = {}
 
     def measure(name: str, run: Callable[[], SystemResult]) -> None:
-        log(name)
-        before = cpu_snapshot()
-        systems[name] = run()
-        share = others_cpu_share(before, cpu_snapshot())
-        systems[name].others_cpu_share = share
-        if share is not None:
-            log(f"  other processes used {share:.0%} of the CPUs meanwhile")
+        systems[name] = measured(name, run, log)
 
     measure("direct", lambda: run_direct(config, log))
     if not config.skip_peer:

@@ -42,10 +42,9 @@ from hearth.bench import gateway_keys
 from hearth.bench.engine import (
     BenchError,
     SystemResult,
-    cpu_snapshot,
     free_port,
     hearth_env,
-    others_cpu_share,
+    measured,
     running_server,
 )
 from hearth.bench.machine import machine_info
@@ -463,12 +462,7 @@ def run_all(config: GatewayConfig, log: Log = lambda _: None) -> dict[str, Any]:
     systems: dict[str, SystemResult] = {}
 
     def measure(name: str, run: Callable[[], SystemResult]) -> None:
-        log(name)
-        before = cpu_snapshot()
-        systems[name] = run()
-        systems[name].others_cpu_share = share = others_cpu_share(before, cpu_snapshot())
-        if share is not None:
-            log(f"  other processes used {share:.0%} of the CPUs meanwhile")
+        systems[name] = measured(name, run, log)
 
     litellm = None if config.skip_litellm else find_litellm(config.litellm)
     quota = kill = None

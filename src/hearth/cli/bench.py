@@ -78,16 +78,32 @@ def engine(
     console = Console()
     console.print(results_table(report))
     console.print(goals_table(report, "goals (ratios against references from this run)"))
+    write_report(console, report, json_path)
+    warn_if_busy(report, "its numbers are likely low and the ratios against it skewed.")
+    fail_if_unmeasured(report)
+
+
+def write_report(console: Console, report: dict[str, Any], json_path: Path) -> None:
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(report, indent=2) + "\n")
     console.print(f"Report written to {json_path}", highlight=False, soft_wrap=True)
+
+
+def warn_if_busy(report: dict[str, Any], effect: str) -> None:
+    """Warn about each system measured while other processes took the CPU; ``effect`` says
+    what that did to its figures."""
     for name, system in report["systems"].items():
         if (system["others_cpu_share"] or 0) > BUSY_WARNING:
             stderr.print(f"[yellow]note:[/] other processes used {system['others_cpu_share']:.0%}"
-                         f" of the CPUs while {name} was measured; its numbers are likely low "
-                         "and the ratios against it skewed. Rerun on a quiet machine.",
-                         highlight=False)
-    failed = {name: s["error"] for name, s in report["systems"].items() if s["error"]}
+                         f" of the CPUs while {name} was measured; {effect} Rerun on a quiet "
+                         "machine.", highlight=False)
+
+
+def fail_if_unmeasured(report: dict[str, Any]) -> None:
+    """Exit with status 1 if a system could not be measured; one skipped on request
+    ("skipped (…)") was never meant to be."""
+    failed = {name: s["error"] for name, s in report.get("systems", {}).items()
+              if s["error"] and not s["error"].startswith("skipped")}
     if failed:
         fail("; ".join(f"{name} was not measured: {error}" for name, error in failed.items()))
 
@@ -182,13 +198,8 @@ def memory_command(
             console.print(memory_speed_table(report))
             default = Path("benchmarks/results/memory.json")
     console.print(goals_table(report, "goals", digits=3))
-    json_path = json_path or default
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(report, indent=2) + "\n")
-    console.print(f"Report written to {json_path}", highlight=False, soft_wrap=True)
-    failed = {name: s["error"] for name, s in report.get("systems", {}).items() if s["error"]}
-    if failed:
-        fail("; ".join(f"{name} was not measured: {error}" for name, error in failed.items()))
+    write_report(console, report, json_path or default)
+    fail_if_unmeasured(report)
 
 
 def parse_scale(text: str) -> tuple[int, ...]:
@@ -314,18 +325,9 @@ def gateway_command(
     if not report["settings"]["keys"]:
         stderr.print("[yellow]note:[/] hearth has no API keys yet (no `hearth admin`), so it "
                      "ran without keys, quotas or usage metering.", highlight=False)
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(report, indent=2) + "\n")
-    console.print(f"Report written to {json_path}", highlight=False, soft_wrap=True)
-    for name, system in report["systems"].items():
-        if (system["others_cpu_share"] or 0) > BUSY_WARNING:
-            stderr.print(f"[yellow]note:[/] other processes used {system['others_cpu_share']:.0%}"
-                         f" of the CPUs while {name} was measured; its numbers are likely low. "
-                         "Rerun on a quiet machine.", highlight=False)
-    failed = {name: s["error"] for name, s in report["systems"].items()
-              if s["error"] and not s["error"].startswith("skipped")}
-    if failed:
-        fail("; ".join(f"{name} was not measured: {error}" for name, error in failed.items()))
+    write_report(console, report, json_path)
+    warn_if_busy(report, "its numbers are likely low.")
+    fail_if_unmeasured(report)
 
 
 def gateway_table(report: dict[str, Any]) -> Table:
