@@ -83,10 +83,27 @@ def module_database_url(request: pytest.FixtureRequest,
         yield url
 
 
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    """A migrated database of this test's own, on each backend in turn."""
-    database = Database(database_url)
+def _migrated(url: str) -> Iterator[Database]:
+    database = Database(url)
     database.migrate()
     yield database
     database.dispose()
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """A migrated database of this test's own, on each backend in turn."""
+    yield from _migrated(database_url)
+
+
+@pytest.fixture
+def sqlite_path(tmp_path: Path) -> Path:
+    """Where ``sqlite_db`` keeps its file: ``hearth.db`` in a ``HEARTH_HOME`` of ``tmp_path``."""
+    return tmp_path / "hearth.db"
+
+
+@pytest.fixture
+def sqlite_db(sqlite_path: Path) -> Iterator[Database]:
+    """A migrated SQLite file of this test's own, for what only SQLite has (its pragmas, its
+    file) and for tests that need no second backend."""
+    yield from _migrated(f"sqlite:///{sqlite_path}")

@@ -14,7 +14,6 @@ import re
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -52,12 +51,10 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    """The database the commands use, opened in the test too (it creates it first)."""
-    database = Database(f"sqlite:///{tmp_path / 'hearth.db'}")
-    database.migrate()
-    yield database
-    database.dispose()
+def db(sqlite_db: Database) -> Database:
+    """The database the commands use (``HEARTH_HOME`` = ``tmp_path``), opened in the test too
+    (it creates it first)."""
+    return sqlite_db
 
 
 def test_an_operator_manages_orgs_users_keys_plans_usage_and_audit(tmp_path: Path,

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypedDict
@@ -32,16 +31,8 @@ from hearth.store.tables import Base, Conversation, Message
 
 @pytest.fixture
 def sqlite_path(tmp_path: Path) -> Path:
+    """A folder that does not exist yet: opening the database creates it."""
     return tmp_path / "home" / "hearth.db"
-
-
-@pytest.fixture
-def sqlite_db(sqlite_path: Path) -> Iterator[Database]:
-    """For what only SQLite has: its pragmas and its file."""
-    database = Database(f"sqlite:///{sqlite_path}")
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 def contents(db: Database, conversation_id: str, **owner: str) -> list[str | None]:

@@ -7,27 +7,16 @@ Rows are written with SQL as 0003's code wrote them, since today's store writes 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 import pytest
 from alembic import command
 from sqlalchemy import text
+from test_memory_search import ANNA, BEN, WHEN, unit
 
 from hearth.store import memories as store
 from hearth.store.db import Database, alembic_config
 from hearth.store.memories import Owner
-
-ANNA = Owner("acme", "anna")
-BEN = Owner("acme", "ben")
-WHEN = datetime(2024, 5, 1, tzinfo=UTC)
-DIMENSIONS = 384
-
-
-def unit(seed: int) -> np.ndarray:
-    vector = np.random.default_rng(seed).standard_normal(DIMENSIONS).astype(np.float32)
-    return vector / np.linalg.norm(vector)
 
 
 def migrate(db: Database, revision: str, *, down: bool = False) -> None:
