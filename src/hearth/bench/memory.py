@@ -317,13 +317,16 @@ def hearth_system(folder: Path) -> Iterator[ServiceSystem]:
 
     db = Database(f"sqlite:///{folder / 'memory.db'}")
     db.migrate()
+    started: set[str] = set()
 
     def record(owner: Owner, turn: Turn) -> SourceRef:
         """Store the turn as production stores a chat message (a conversation per session),
         so that its memories cite the message as well as the ``dia_id``."""
         conversation_id = f"{owner.user_id}-session-{turn.session}"
-        conversations.ensure_conversation(db, conversation_id, model="locomo",
-                                          org_id=owner.org_id, user_id=owner.user_id)
+        if conversation_id not in started:
+            conversations.start_conversation(db, model="locomo", conversation_id=conversation_id,
+                                             org_id=owner.org_id, user_id=owner.user_id)
+            started.add(conversation_id)
         [message_id] = conversations.append_messages(
             db, conversation_id, [{"role": "user", "name": turn.speaker, "content": turn.text}],
             org_id=owner.org_id, user_id=owner.user_id)

@@ -161,7 +161,7 @@ class EngineCompleter:
 
     def __call__(self, request: ChatRequest) -> str:
         loop = self._loop
-        if loop is None or loop.is_closed() or not loop.is_running():
+        if loop is None or not loop.is_running():
             raise RuntimeError("the engine's event loop is not running")
         future = asyncio.run_coroutine_threadsafe(self._answer(request), loop)
         try:

@@ -68,10 +68,6 @@ class MemoryRecord:
     def current(self) -> bool:
         return self.valid_to is None
 
-    def with_sources(self, sources: Iterable[SourceRef]) -> MemoryRecord:
-        """This record citing ``sources`` (a new memory's, known without reading them back)."""
-        return replace(self, sources=tuple(sources))
-
 
 _SEARCH_INDEXES: dict[str, SearchIndex] = {"sqlite": search_sqlite,
                                             "postgresql": search_postgres}
@@ -180,7 +176,7 @@ def add_memory_in(session: Session, owner: Owner, *, kind: str, text: str,
     _add_sources(session, row.id, owner, sources)
     _search_index(session).index_new(session, owner, [IndexEntry(row.id, text, embedding)])
     session.flush()
-    return _record(row).with_sources(sources)
+    return replace(_record(row), sources=tuple(sources))  # as given: no need to read them back
 
 
 @dataclass(frozen=True)
