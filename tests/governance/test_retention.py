@@ -65,11 +65,13 @@ def memory(db: Database, owner: Owner, words: str, seed: int, *,
 
 
 def rows_of(db: Database, memory_id: int) -> dict[str, int]:
-    """How many rows a memory has in its table, its provenance and both indexes."""
+    """How many rows a memory has in its table, its provenance and both indexes (a full-text
+    rowid holds the memory id in its low 32 bits)."""
     counts = {}
     with db.session() as session:
         for table, column in (("memories", "id"), ("memory_sources", "memory_id"),
-                              ("memories_fts", "rowid"), ("memories_vec", "memory_id")):
+                              ("memories_fts", "rowid & 4294967295"),
+                              ("memories_vec", "memory_id")):
             counts[table] = session.scalar(
                 text(f"SELECT count(*) FROM {table} WHERE {column} = :id"), {"id": memory_id})
     return counts

@@ -288,9 +288,10 @@ def rows(db: Database, query: str, **params: Any) -> list[Any]:
 
 
 # What the search indexes of each database keep apart from the memories row: entries by
-# memory id, and entries found by a word. (PostgreSQL's tsvector is a column of the row.)
+# memory id (the low 32 bits of a full-text rowid), and entries found by a word. (PostgreSQL's
+# tsvector is a column of the row.)
 INDEX_ENTRIES = {
-    "sqlite": ("SELECT rowid FROM memories_fts WHERE rowid = :i",
+    "sqlite": ("SELECT rowid FROM memories_fts WHERE rowid & 4294967295 = :i",
                "SELECT memory_id FROM memories_vec WHERE memory_id = :i"),
     "postgresql": ("SELECT memory_id FROM memories_vec WHERE memory_id = :i",),
 }

@@ -15,6 +15,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from hearth.store import memories as store
+from hearth.store import search_sqlite
 from hearth.store.db import Database
 from hearth.store.memories import NewMemory, Owner, SourceRef
 from hearth.store.search import SearchIndex, question_words
@@ -212,6 +213,24 @@ def test_stop_words_never_reach_the_index_once_an_owner_has_many_memories(
     assert len(hits) == 3
     assert store.fulltext_search(db, ANNA, "What did you do?") == []
     assert len(asked) == 2
+
+
+def test_sqlite_ranks_the_rarest_words_when_ranking_all_would_cost_too_much(
+    db: Database, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's full-text index ranks within a budget")
+    trees = [add(db, ANNA, f"Anna planted a tree, number {n}", n) for n in range(4)]
+    oak = add(db, ANNA, "Anna planted an oak tree", 9)
+    for n in range(6):  # another owner's oaks count only for that owner
+        add(db, BEN, f"Ben planted an oak, number {n}", 20 + n)
+    assert set(found(db, ANNA, "Which oak tree did Anna plant?")) == {*trees, oak}
+
+    monkeypatch.setattr(search_sqlite, "RANKED_MAX", 4)
+
+    assert found(db, ANNA, "Which oak tree did Anna plant?") == [oak]
+    assert found(db, ANNA, "Did Anna plant a tree?") == []
+    assert found(db, BEN, "oak") == []
 
 
 def test_the_stop_words_are_those_postgresql_leaves_out(db: Database) -> None:

@@ -663,7 +663,7 @@ def run_scale(levels: Sequence[int], *, users: int = USERS, queries: int = SCALE
     """
     from hearth.store.db import Database
     from hearth.store.memories import STOP_WORDS_FROM, fulltext_search, vector_search
-    from hearth.store.search_sqlite import PREFILTER, SHARDS
+    from hearth.store.search_sqlite import PREFILTER, RANKED_MAX, SHARDS
 
     if embed is None:
         from hearth.memory.embedder import shared_embedder
@@ -758,8 +758,11 @@ def run_scale(levels: Sequence[int], *, users: int = USERS, queries: int = SCALE
                 "Questions are generated from templates over the same vocabulary and include "
                 "embedding the question."),
             "search": (
-                "SQLite. Full text: FTS5 bm25 over the question's words, stop words left out "
-                f"from {STOP_WORDS_FROM:,} memories per user. Vectors: {PREFILTER} candidates "
+                "SQLite. Full text: FTS5 bm25 over the question's words in the user's rowid "
+                f"range, stop words left out from {STOP_WORDS_FROM:,} memories per user, and "
+                f"the commonest words left out where ranking would pass {RANKED_MAX:,} "
+                "memories. Recall runs it in a thread beside the question's embedding and "
+                f"vector search. Vectors: {PREFILTER} candidates "
                 f"by Hamming distance of sign bits ({SHARDS} shards per user), ranked by exact "
                 "cosine; vector_agreement_with_exact is the share of an exact search's top 10 "
                 "and top 50 (numpy over user 0's stored vectors) that the store's "

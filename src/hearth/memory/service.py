@@ -55,7 +55,7 @@ class MemoryService:
 
     def recall(self, owner: Owner, question: str, *, now: datetime | None = None,
                limit: int = 10, token_budget: int | None = None) -> list[RecalledMemory]:
-        return recall(self.db, owner, question, self.embedder.embed_one(question), now=now,
+        return recall(self.db, owner, question, self.embedder.embed_one, now=now,
                       limit=limit, token_budget=token_budget)
 
     def add(self, owner: Owner, *, text: str, kind: str, observed_at: datetime,

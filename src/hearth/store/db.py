@@ -130,8 +130,15 @@ class Database:
         return cls(settings.resolved_database_url)
 
     def migrate(self) -> None:
-        """Bring the schema to the newest migration; safe to call on every start."""
+        """Bring the schema to the newest migration; safe to call on every start.
+
+        All pending migrations run in one transaction. SQLite's driver only begins one before
+        rows are written, not before CREATE or DROP, so here it is begun by hand: otherwise a
+        migration that fails half-way (a full disk, say) would leave a dropped table dropped.
+        """
         with self.engine.begin() as connection:
+            if self._sqlite:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
             command.upgrade(alembic_config(connection), "head")
 
     @contextmanager

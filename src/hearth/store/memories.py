@@ -291,11 +291,11 @@ def delete_recorded_before(db: Database, org_id: str, cutoff: datetime) -> int:
 def _delete(session: Session, ids: list[int]) -> None:
     if not ids:
         return
+    _search_index(session).unindex(session, ids)  # while the rows still name their owners
     session.execute(delete(MemorySource).where(MemorySource.memory_id.in_(ids)))
     session.execute(delete(Memory).where(Memory.id.in_(ids)))
     session.execute(update(Memory).where(Memory.superseded_by.in_(ids))
                     .values(superseded_by=None))
-    _search_index(session).unindex(session, ids)
 
 
 # -- reading ---------------------------------------------------------------------------------

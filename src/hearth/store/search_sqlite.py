@@ -1,8 +1,14 @@
 """Memory search on SQLite: an FTS5 table and a sqlite-vec ``vec0`` table beside ``memories``.
 
 Both are virtual tables that the row's own writes cannot reach, so every write to a memory's
-text writes them too, keyed by the memory id (migrations 0002 and 0004 create them). The owner
-is part of both indexes, so a search narrows to one owner inside the index rather than after it.
+text writes them too (migrations 0002, 0004 and 0005 create them). Each index keeps an owner's
+entries together, so a search narrows to one owner inside the index rather than after it.
+
+Full text: every owner has a number (``memory_owners``), and a memory's entry has the rowid
+``number << OWNER_BITS | memory id``; a search names the owner's rowid range, and FTS5 seeks
+to it in each word's posting list. Ranking is what costs (about 2 µs per memory that has any
+of the words, where finding them costs a tenth of that), so for an owner with many memories a
+search ranks the memories of its rarer words only (``RANKED_MAX``).
 
 The vector index holds each vector twice: as sign bits (one per dimension), which a search
 compares by Hamming distance to pick candidates 32 times faster than comparing floats, and as
@@ -19,16 +25,27 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from sqlalchemy import bindparam
 from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
 from hearth.store.owner import Owner
 from hearth.store.search import Embedding, IndexEntry
 
-_INSERT_TEXT = sql("INSERT INTO memories_fts(rowid, text, owner) VALUES (:id, :text, :owner)")
+# Memory ids stay below 2**OWNER_BITS (four billion) for their rowids to stay in range.
+OWNER_BITS = 32
+_ID_MASK = (1 << OWNER_BITS) - 1
+
+_OWNER_NUMBER = sql("SELECT number FROM memory_owners WHERE org_id = :org AND user_id = :user")
+_NEW_OWNER = sql("INSERT INTO memory_owners (org_id, user_id) VALUES (:org, :user) "
+                 "ON CONFLICT DO NOTHING")
+_INSERT_TEXT = sql("INSERT INTO memories_fts(rowid, text) VALUES (:rowid, :text)")
+_ROWIDS_OF = sql(f"SELECT (o.number << {OWNER_BITS}) | m.id FROM memories m "
+                 "JOIN memory_owners o ON o.org_id = m.org_id AND o.user_id = m.user_id "
+                 "WHERE m.id IN :ids").bindparams(bindparam("ids", expanding=True))
+_DELETE_TEXT = sql("DELETE FROM memories_fts WHERE rowid = :rowid")
 _INSERT_VECTOR = sql("INSERT INTO memories_vec(memory_id, owner, shard, bits, embedding) "
                      "VALUES (:id, :owner, :shard, vec_quantize_binary(:embedding), :embedding)")
-_DELETE_TEXT = sql("DELETE FROM memories_fts WHERE rowid = :id")
 _DELETE_VECTOR = sql("DELETE FROM memories_vec WHERE memory_id = :id")
 
 
@@ -56,20 +73,32 @@ def _vector_blob(embedding: Embedding) -> bytes:
     return np.asarray(embedding, dtype=np.float32).tobytes()
 
 
-def _remove(session: Session, memory_id: int) -> None:
-    session.execute(_DELETE_TEXT, {"id": memory_id})
-    session.execute(_DELETE_VECTOR, {"id": memory_id})
+def _owner_number(session: Session, owner: Owner, *, create: bool = False) -> int | None:
+    """The owner's number in the full-text index; a new one is given on first write."""
+    names = {"org": owner.org_id, "user": owner.user_id}
+    number = session.scalar(_OWNER_NUMBER, names)
+    if number is None and create:
+        session.execute(_NEW_OWNER, names)
+        number = session.scalar(_OWNER_NUMBER, names)
+    return number
+
+
+def _rowid(number: int, memory_id: int) -> int:
+    return number << OWNER_BITS | memory_id
 
 
 def index(session: Session, owner: Owner, entry: IndexEntry) -> None:
-    _remove(session, entry.memory_id)
+    number = _owner_number(session, owner, create=True)
+    session.execute(_DELETE_TEXT, {"rowid": _rowid(number, entry.memory_id)})
+    session.execute(_DELETE_VECTOR, {"id": entry.memory_id})
     index_new(session, owner, [entry])
 
 
 def index_new(session: Session, owner: Owner, entries: Sequence[IndexEntry]) -> None:
     if not entries:
         return
-    session.execute(_INSERT_TEXT, [{"id": e.memory_id, "text": e.text, "owner": owner.token}
+    number = _owner_number(session, owner, create=True)
+    session.execute(_INSERT_TEXT, [{"rowid": _rowid(number, e.memory_id), "text": e.text}
                                    for e in entries])
     session.execute(_INSERT_VECTOR, [{"id": e.memory_id, "owner": owner.key,
                                       "shard": e.memory_id % SHARDS,
@@ -77,26 +106,63 @@ def index_new(session: Session, owner: Owner, entries: Sequence[IndexEntry]) -> 
 
 
 def unindex(session: Session, ids: list[int]) -> None:
-    for memory_id in ids:
-        _remove(session, memory_id)
+    """Called before the memory rows go: their owners give the full-text rowids."""
+    rowids = list(session.scalars(_ROWIDS_OF, {"ids": ids}))
+    if rowids:
+        session.execute(_DELETE_TEXT, [{"rowid": r} for r in rowids])
+    session.execute(_DELETE_VECTOR, [{"id": i} for i in ids])
     # Merge the FTS segments so no trace of the removed words stays in the index.
     session.execute(sql("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')"))
 
 
-def fts_query(words: list[str], owner: Owner) -> str:
-    """An FTS5 query: the owner's token AND any of the words, each quoted so that no word is
-    read as syntax."""
-    anyword = " OR ".join(f'"{w}"' for w in words)
-    return f"owner:{owner.token} AND text:({anyword})"
+def _any_of(words: Sequence[str]) -> str:
+    """An FTS5 query for any of the words, each quoted so that no word is read as syntax."""
+    return " OR ".join(f'"{w}"' for w in words)
+
+
+# Memories a search ranks at most, counted per word (a memory with two of the words counts
+# twice): about 20 ms of ranking. A word found in a large share of the owner's memories says
+# little about which of them answer (its bm25 weight is near zero) and costs the most to rank,
+# so the rarest words are searched and the commonest left out; a question with only such
+# words is left to the vector search. Only owners with thousands of memories are affected.
+RANKED_MAX = 10_000
+
+
+def _affordable(session: Session, words: list[str], low: int, high: int) -> list[str]:
+    """The rarest of the words whose memories (counted up to ``RANKED_MAX`` each, in one
+    statement) sum to ``RANKED_MAX`` at most."""
+    counts = ", ".join(
+        f"(SELECT count(*) FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH :w{i} "
+        "AND rowid BETWEEN :low AND :high LIMIT :cap))" for i in range(len(words)))
+    row = session.execute(sql(f"SELECT {counts}"), {
+        "low": low, "high": high, "cap": RANKED_MAX + 1,
+        **{f"w{i}": _any_of([w]) for i, w in enumerate(words)}}).one()
+    kept, ranked = [], 0
+    for found, word in sorted(zip(row, words, strict=True)):
+        if found and ranked + found <= RANKED_MAX:
+            kept.append(word)
+            ranked += found
+    return kept
+
+
+_FULLTEXT = sql("SELECT rowid, -bm25(memories_fts) AS score FROM memories_fts "
+                "WHERE memories_fts MATCH :match AND rowid BETWEEN :low AND :high "
+                "ORDER BY score DESC LIMIT :limit")
 
 
 def fulltext(session: Session, owner: Owner, words: list[str],
              limit: int) -> list[tuple[int, float]]:
-    # bm25 (``rank``) is lower for better matches; the index weighs the text column alone.
-    query = sql("SELECT rowid, -rank FROM memories_fts WHERE memories_fts MATCH :match "
-                "ORDER BY rank LIMIT :limit")
-    rows = session.execute(query, {"match": fts_query(words, owner), "limit": limit})
-    return [(int(i), float(s)) for i, s in rows]
+    number = _owner_number(session, owner)
+    if number is None:
+        return []
+    low, high = _rowid(number, 0), _rowid(number, _ID_MASK)
+    words = _affordable(session, words, low, high)
+    if not words:
+        return []
+    # bm25 is lower for better matches, so its negation is the score.
+    rows = session.execute(_FULLTEXT, {"match": _any_of(words), "low": low, "high": high,
+                                       "limit": limit})
+    return [(int(rowid) & _ID_MASK, float(score)) for rowid, score in rows]
 
 
 def nearest(session: Session, owner: Owner, embedding: Embedding, limit: int,
