@@ -10,9 +10,9 @@ other party asked, the second half of a story. So a memory also earns part of th
 the best match said within ``NEIGHBOUR_SPAN`` messages of its own message, in the same
 conversation. The result is cut to a token budget so that it fits the system prompt.
 
-The full-text search (and the reading of its hits) runs in a thread of its own while the
-question is embedded and searched by meaning: SQLite and ONNX Runtime both let go of the GIL,
-so on two cores the two searches cost about the longer of them, not their sum.
+The full-text search runs in a thread of its own while the question is embedded and searched
+by meaning: SQLite and ONNX Runtime both let go of the GIL, so on two cores the two searches
+cost about the longer of them, not their sum.
 """
 
 from __future__ import annotations
@@ -110,18 +110,6 @@ def _lift_by_neighbours(scores: dict[int, float],
     return lifted
 
 
-def _memories(db: Database, owner: Owner,
-              hits: list[tuple[int, float]]) -> dict[int, MemoryRecord]:
-    return {r.id: r for r in store.get_many(db, owner, [i for i, _ in hits])}
-
-
-def _search_words(db: Database, owner: Owner,
-                  question: str) -> tuple[list[tuple[int, float]], dict[int, MemoryRecord]]:
-    """The full-text hits and their memories, read in the full-text search's thread."""
-    hits = store.fulltext_search(db, owner, question, limit=CANDIDATES)
-    return hits, _memories(db, owner, hits)
-
-
 def recall(db: Database, owner: Owner, question: str, embed: Callable[[str], np.ndarray], *,
            now: datetime | None = None, limit: int = 10,
            token_budget: int | None = None) -> list[RecalledMemory]:
@@ -129,13 +117,11 @@ def recall(db: Database, owner: Owner, question: str, embed: Callable[[str], np.
     gives the question's vector."""
     now = now or datetime.now(UTC)
     window = parse_time_filter(question, now)
-    by_words = _FULLTEXT_SEARCHES.submit(_search_words, db, owner, question)
+    by_words = _FULLTEXT_SEARCHES.submit(store.fulltext_search, db, owner, question,
+                                         limit=CANDIDATES)
     by_meaning = store.vector_search(db, owner, embed(question), limit=CANDIDATES)
-    known = _memories(db, owner, by_meaning)
-    word_hits, known_by_words = by_words.result()
-    known.update(known_by_words)
-    fused = _fuse(word_hits, by_meaning)
-    records = [known[i] for i in fused if i in known and known[i].current]
+    fused = _fuse(by_words.result(), by_meaning)
+    records = [r for r in store.get_many(db, owner, list(fused)) if r.current]
     own = {r.id: fused[r.id] * _prior(r, now, window) for r in records}
     lifted = _lift_by_neighbours(own, _spots(db, owner, records))
     scored = sorted((RecalledMemory(r, lifted[r.id]) for r in records),
