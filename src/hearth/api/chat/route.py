@@ -18,7 +18,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from hearth.api.auth import bearer
 from hearth.api.chat.protocol import ChatCompletionRequest
 from hearth.api.chat.serving import ChatServing
-from hearth.api.errors import error_body, hearth_error_response, validation_error_response
+from hearth.api.errors import (
+    error_body,
+    hearth_error_response,
+    validation_error_response,
+)
 from hearth.errors import HearthError
 from hearth.governance.gate_writer import GateWriter
 
