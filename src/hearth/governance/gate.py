@@ -61,14 +61,6 @@ _DROP_EXPIRED = text("DELETE FROM stream_leases WHERE expires_at <= :now").bindp
 
 
 @dataclass(frozen=True)
-class Pass:
-    """An admitted request: who it is, and the stream lease it holds (if it generates)."""
-
-    principal: Principal
-    lease_id: int | None = None
-
-
-@dataclass(frozen=True)
 class Cost:
     model: str
     route: str
@@ -105,6 +97,16 @@ def _levels(principal: Principal) -> tuple[_Level, ...]:
                limit(principal.limits, "tokens_per_day", level),
                limit(principal.limits, "concurrent_streams", level))
         for level in LEVELS if (subject := _subject(principal, level)))
+
+
+@dataclass(frozen=True)
+class Pass:
+    """An admitted request: who it is, and the stream lease it holds (if it generates).
+    ``levels`` are its plan's limits as admission read them, for settling its tokens."""
+
+    principal: Principal
+    levels: tuple[_Level, ...]
+    lease_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -245,7 +247,8 @@ def admit_in(sql: DriverSQL, secret: str | None, *, scope: str | None,
     streams_limited = _check(caller, counts, streams, now)
     counters.bump(sql, {(level.subject, "requests", now.minute): 1 for level in caller.levels
                         if level.requests_per_minute is not None})
-    return Pass(principal, _take_lease(sql, principal, now) if streams_limited else None)
+    return Pass(principal, caller.levels,
+                _take_lease(sql, principal, now) if streams_limited else None)
 
 
 def settle_in(sql: DriverSQL, admitted: Pass, cost: Cost) -> None:
@@ -257,7 +260,7 @@ def settle_in(sql: DriverSQL, admitted: Pass, cost: Cost) -> None:
         sql.execute(_DROP_LEASE, {"id": admitted.lease_id})
     if tokens:
         counters.bump(sql, {(level.subject, "tokens", now.day): tokens
-                            for level in _levels(principal) if level.tokens_per_day is not None})
+                            for level in admitted.levels if level.tokens_per_day is not None})
     sql.execute(_RECORD_USAGE, {
         "at": sql.when(now.at), "org_id": principal.org_id, "user_id": principal.user_id,
         "key_id": principal.key_id, "model": cost.model, "route": cost.route,
