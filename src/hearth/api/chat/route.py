@@ -57,8 +57,11 @@ class ChatCompletionsRoute:
             except BaseException:  # never run: its stream lease goes back at once
                 await self.gate.release(admitted)
                 raise
-            return await self.chat.create(body, request, admitted)
         except HearthError as exc:
             return hearth_error_response(exc)
         except ValidationError as exc:
             return validation_error_response(exc.errors())
+        try:
+            return await self.chat.create(body, request, admitted)
+        except HearthError as exc:
+            return hearth_error_response(exc)
