@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from hearth.api import health
 from hearth.api.admin.router import router as admin_router
 from hearth.api.body_limit import BodyLimitMiddleware
-from hearth.api.chat.router import router as chat_router
+from hearth.api.chat.route import ChatCompletionsRoute
 from hearth.api.chat.serving import ChatServing
 from hearth.api.conversations.router import router as conversations_router
 from hearth.api.embeddings.router import router as embeddings_router
@@ -85,9 +85,11 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.chat = ChatServing(Assistant(engine, db, memory, worker), metrics, gate,
                                  app.state.energy, settings.max_tokens_limit)
     install_error_handlers(app)
-    for router in (health.router, models_router, chat_router, embeddings_router,
+    for router in (health.router, models_router, embeddings_router,
                    conversations_router, memories_router, admin_router):
         app.include_router(router)
+    # Added first, so it runs inside the body limit and the metrics like any route.
+    app.add_middleware(ChatCompletionsRoute, chat=app.state.chat, gate=gate)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

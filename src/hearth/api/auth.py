@@ -3,12 +3,13 @@
 A request's bearer key is resolved, scope-checked and held to its plan's limits by
 ``hearth.governance.gate`` (batched with other requests' by the process's ``GateWriter``);
 routes receive the resulting ``Pass`` (or the ``Owner`` whose data they may reach) and
-never look at keys themselves.
+never look at keys themselves. The one route outside FastAPI's dependencies, chat
+completions (``hearth.api.chat.route``), admits through the same gate with ``bearer``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -30,27 +31,13 @@ def named_user(request: Request) -> str | None:
 
 def authorised(scope: str | None) -> Callable[[Request], Awaitable[Pass]]:
     """A dependency admitting requests whose key holds ``scope`` (None: any valid key).
-    Requests that generate go through ``chat_generation`` instead."""
+    Requests that generate are admitted by their route (``hearth.api.chat.route``)."""
     async def dependency(request: Request) -> Pass:
         gate: GateWriter = request.app.state.gate
         return await gate.admit(bearer(request), scope=scope)
 
     dependency.__name__ = f"authorised_{(scope or 'any').replace(':', '_')}"
     return dependency
-
-
-async def chat_generation(request: Request) -> AsyncIterator[Pass]:
-    """Admission for a request that generates: also held to the token and concurrent-stream
-    limits. If the request ends before the chat layer takes the pass over (a body that fails
-    validation, say), its stream lease is given back here instead of lingering."""
-    gate: GateWriter = request.app.state.gate
-    admitted = await gate.admit(bearer(request), scope="chat", generates=True)
-    request.state.metered = False
-    try:
-        yield admitted
-    finally:
-        if admitted.lease_id is not None and not request.state.metered:
-            await gate.release(admitted)
 
 
 any_key = authorised(None)

@@ -45,6 +45,13 @@ def _describe(errors: list[dict]) -> tuple[str, str | None]:
     return f"Invalid request{where}: {first.get('msg', 'invalid value')}{more}.", param
 
 
+def validation_error_response(errors: list[dict]) -> JSONResponse:
+    """A request body that failed pydantic's validation: 400, naming the first problem."""
+    message, param = _describe(errors)
+    return JSONResponse(error_body(message, "invalid_request_error", param, "invalid_request"),
+                        status_code=400)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HearthError)
     async def _hearth(_: Request, exc: HearthError) -> JSONResponse:
@@ -52,9 +59,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        message, param = _describe(list(exc.errors()))
-        return JSONResponse(error_body(message, "invalid_request_error", param, "invalid_request"),
-                            status_code=400)
+        return validation_error_response(list(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

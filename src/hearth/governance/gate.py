@@ -13,9 +13,11 @@ same text on SQLite and PostgreSQL) run on the driver's cursor (``DriverSQL``).
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.orm import Session
@@ -33,8 +35,8 @@ from hearth.store.tables import UTCDateTime
 LEASE_SECONDS = 600  # a stream held longer than this (or by a dead worker) stops counting
 
 _KEY = (
-    "SELECT k.id, k.salt, k.hash, k.org_id, k.user_id, k.scopes, k.expires_at, k.revoked_at, "
-    "u.role, p.name, p.priority, p.limits FROM api_keys k "
+    "SELECT k.id, k.salt, k.hash, k.org_id, k.user_id, CAST(k.scopes AS TEXT), k.expires_at, "
+    "k.revoked_at, u.role, p.name, p.priority, CAST(p.limits AS TEXT) FROM api_keys k "
     "JOIN users u ON u.org_id = k.org_id AND u.user_id = k.user_id "
     "JOIN orgs o ON o.id = k.org_id "
     "JOIN plans p ON p.name = COALESCE(u.plan, o.plan) WHERE k.prefix = :prefix")
@@ -59,14 +61,6 @@ _DROP_EXPIRED = text("DELETE FROM stream_leases WHERE expires_at <= :now").bindp
 
 
 @dataclass(frozen=True)
-class Pass:
-    """An admitted request: who it is, and the stream lease it holds (if it generates)."""
-
-    principal: Principal
-    lease_id: int | None = None
-
-
-@dataclass(frozen=True)
 class Cost:
     model: str
     route: str
@@ -86,27 +80,81 @@ def _subject(principal: Principal, level: Level) -> str | None:
     return f"org:{principal.org_id}"
 
 
-def _resolve(sql: DriverSQL, secret: str | None) -> Principal:
+@dataclass(frozen=True)
+class _Level:
+    """A level a caller is held to: its counters' subject and its plan's limits there."""
+
+    name: Level
+    subject: str
+    requests_per_minute: int | None
+    tokens_per_day: int | None
+    concurrent_streams: int | None
+
+
+def _levels(principal: Principal) -> tuple[_Level, ...]:
+    return tuple(
+        _Level(level, subject, limit(principal.limits, "requests_per_minute", level),
+               limit(principal.limits, "tokens_per_day", level),
+               limit(principal.limits, "concurrent_streams", level))
+        for level in LEVELS if (subject := _subject(principal, level)))
+
+
+@dataclass(frozen=True)
+class Pass:
+    """An admitted request: who it is, and the stream lease it holds (if it generates).
+    ``levels`` are its plan's limits as admission read them, for settling its tokens."""
+
+    principal: Principal
+    levels: tuple[_Level, ...]
+    lease_id: int | None = None
+
+
+@dataclass(frozen=True)
+class _Caller:
+    principal: Principal
+    levels: tuple[_Level, ...]
+
+
+@lru_cache(maxsize=1024)
+def _key_caller(secret: str, salt: str, stored_hash: str, key_id: str, org_id: str,
+                user_id: str, scopes: str, role: str, plan: str, priority: int,
+                limits: str) -> _Caller | None:
+    """The caller a key's row makes, or None when ``secret`` is not that key's.
+
+    The row is read on every request and is part of the cache key, so a changed role,
+    scope or plan is a new entry; this only spares hashing the secret and parsing JSON on
+    each request. Revocation and expiry are checked by the caller, every time.
+    """
+    if not secret_matches(secret, salt, stored_hash):
+        return None
+    role_ = Role(role)
+    principal = Principal(org_id=org_id, user_id=user_id, role=role_,
+                          scopes=frozenset(json.loads(scopes)) & ROLE_SCOPES[role_], plan=plan,
+                          priority=priority, limits=json.loads(limits), key_id=key_id)
+    return _Caller(principal, _levels(principal))
+
+
+def _resolve(sql: DriverSQL, secret: str | None) -> _Caller:
     prefix = prefix_of(secret) if secret else None
     row = sql.one(_KEY, {"prefix": prefix}) if prefix is not None else None
     if row is None:
         if sql.one(_ANY_KEY) is not None:
             raise Unauthorized("Missing API key: send 'Authorization: Bearer <key>'."
                                if not secret else "Invalid API key.")
-        return _local_principal(sql)
+        principal = _local_principal(sql)
+        return _Caller(principal, _levels(principal))
     (key_id, salt, stored_hash, org_id, user_id, scopes, expires_at, revoked_at, role,
      plan, priority, limits) = row
-    if not secret_matches(secret or "", salt, stored_hash):
+    caller = _key_caller(secret or "", salt, stored_hash, key_id, org_id, user_id, scopes,
+                         role, plan, priority, limits)
+    if caller is None:
         raise Unauthorized("Invalid API key.")
     if revoked_at is not None:
         raise Unauthorized("This API key was revoked.", code="revoked_api_key")
     expires_at = sql.read_when(expires_at)
     if expires_at is not None and expires_at <= datetime.now(UTC):
         raise Unauthorized("This API key has expired.", code="expired_api_key")
-    role = Role(role)
-    return Principal(org_id=org_id, user_id=user_id, role=role,
-                     scopes=frozenset(sql.read_json(scopes)) & ROLE_SCOPES[role], plan=plan,
-                     priority=priority, limits=sql.read_json(limits), key_id=key_id)
+    return caller
 
 
 def _local_principal(sql: DriverSQL) -> Principal:
@@ -121,74 +169,60 @@ def _seconds_to_next(now: datetime, period: int) -> int:
     return max(1, math.ceil(period - now.timestamp() % period))
 
 
-def _minute(now: datetime) -> int:
-    return int(now.timestamp()) // 60 * 60
-
-
-def _day(now: datetime) -> int:
-    return int(now.timestamp()) // 86400 * 86400
-
-
 @dataclass(frozen=True)
-class _Usage:
-    """What the caller has used so far, read in two statements."""
+class _Moment:
+    """When a request is checked, and the counter windows that moment falls in."""
 
-    counts: dict[counters.Key, int]
-    streams: dict[Level, int]
+    at: datetime
+    minute: int
+    day: int
 
-
-def _read_usage(sql: DriverSQL, principal: Principal, now: datetime,
-                generates: bool) -> _Usage:
-    subjects = [s for level in LEVELS if (s := _subject(principal, level))]
-    counts = counters.read(sql, subjects, [_minute(now), _day(now)])
-    streams: dict[Level, int] = {}
-    if generates:
-        row = sql.one(_LIVE_STREAMS, {"org_id": principal.org_id, "user_id": principal.user_id,
-                                      "key_id": principal.key_id, "now": sql.when(now)})
-        streams = dict(zip(LEVELS, (int(n or 0) for n in row or (0, 0, 0)), strict=True))
-    return _Usage(counts, streams)
+    @classmethod
+    def now(cls) -> _Moment:
+        at = datetime.now(UTC)
+        seconds = int(at.timestamp())
+        return cls(at, seconds // 60 * 60, seconds // 86400 * 86400)
 
 
-def _check(principal: Principal, usage: _Usage, now: datetime, generates: bool) -> bool:
-    """Refuse what is over a limit; returns whether a concurrent-streams limit applies."""
+def _live_streams(sql: DriverSQL, principal: Principal, now: _Moment) -> dict[Level, int]:
+    row = sql.one(_LIVE_STREAMS, {"org_id": principal.org_id, "user_id": principal.user_id,
+                                  "key_id": principal.key_id, "now": sql.when(now.at)})
+    return dict(zip(LEVELS, (int(n or 0) for n in row or (0, 0, 0)), strict=True))
+
+
+def _check(caller: _Caller, counts: dict[counters.Key, int], streams: dict[Level, int] | None,
+           now: _Moment) -> bool:
+    """Refuse what is over a limit; returns whether a concurrent-streams limit applies.
+    ``streams`` is None for a request that does not generate: only its rate is limited."""
+    plan = caller.principal.plan
     streams_limited = False
-    for level in LEVELS:
-        subject = _subject(principal, level)
-        if subject is None:
-            continue
-        allowed = limit(principal.limits, "requests_per_minute", level)
+    for level in caller.levels:
+        allowed = level.requests_per_minute
         if allowed is not None and \
-                usage.counts.get((subject, "requests", _minute(now)), 0) >= allowed:
-            raise RateLimited(f"Rate limit reached: {allowed} requests per minute per {level} "
-                              f"on the {principal.plan!r} plan.",
-                              retry_after=_seconds_to_next(now, 60))
-        if not generates:
+                counts.get((level.subject, "requests", now.minute), 0) >= allowed:
+            raise RateLimited(f"Rate limit reached: {allowed} requests per minute per "
+                              f"{level.name} on the {plan!r} plan.",
+                              retry_after=_seconds_to_next(now.at, 60))
+        if streams is None:
             continue
-        allowed = limit(principal.limits, "tokens_per_day", level)
-        if allowed is not None and usage.counts.get((subject, "tokens", _day(now)), 0) >= allowed:
-            raise RateLimited(f"Token quota reached: {allowed} tokens per day per {level} "
-                              f"on the {principal.plan!r} plan.",
-                              retry_after=_seconds_to_next(now, 86400))
-        allowed = limit(principal.limits, "concurrent_streams", level)
+        allowed = level.tokens_per_day
+        if allowed is not None and counts.get((level.subject, "tokens", now.day), 0) >= allowed:
+            raise RateLimited(f"Token quota reached: {allowed} tokens per day per {level.name} "
+                              f"on the {plan!r} plan.",
+                              retry_after=_seconds_to_next(now.at, 86400))
+        allowed = level.concurrent_streams
         if allowed is not None:
             streams_limited = True
-            if usage.streams[level] >= allowed:
-                raise RateLimited(f"Too many concurrent requests: {allowed} per {level} on "
-                                  f"the {principal.plan!r} plan; retry when one finishes.")
+            if streams[level.name] >= allowed:
+                raise RateLimited(f"Too many concurrent requests: {allowed} per {level.name} "
+                                  f"on the {plan!r} plan; retry when one finishes.")
     return streams_limited
 
 
-def _count_request(sql: DriverSQL, principal: Principal, now: datetime) -> None:
-    counters.bump(sql, {
-        (subject, "requests", _minute(now)): 1 for level in LEVELS
-        if (subject := _subject(principal, level))
-        and limit(principal.limits, "requests_per_minute", level) is not None})
-
-
-def _take_lease(sql: DriverSQL, principal: Principal, now: datetime) -> int:
+def _take_lease(sql: DriverSQL, principal: Principal, now: _Moment) -> int:
     row = sql.one(_TAKE_LEASE, {
         "org_id": principal.org_id, "user_id": principal.user_id, "key_id": principal.key_id,
-        "expires": sql.when(now + timedelta(seconds=LEASE_SECONDS))})
+        "expires": sql.when(now.at + timedelta(seconds=LEASE_SECONDS))})
     return int(row[0])  # type: ignore[index]
 
 
@@ -199,33 +233,36 @@ def admit_in(sql: DriverSQL, secret: str | None, *, scope: str | None,
     Every check runs before anything is written, so a refused request leaves no trace and
     several admissions can share one transaction (see ``GateWriter``).
     """
-    now = datetime.now(UTC)
-    principal = _resolve(sql, secret)
+    now = _Moment.now()
+    caller = _resolve(sql, secret)
+    principal = caller.principal
     if scope is not None:
         principal.require(scope)
     if not sql.sqlite:
         # One org's admissions take turns, so concurrent counts stay exact.
         sql.execute(_LOCK_ORG, {"org": principal.org_id})
-    streams_limited = _check(principal, _read_usage(sql, principal, now, generates), now,
-                             generates)
-    _count_request(sql, principal, now)
-    return Pass(principal, _take_lease(sql, principal, now) if streams_limited else None)
+    counts = counters.read(sql, [level.subject for level in caller.levels],
+                           [now.minute, now.day])
+    streams = _live_streams(sql, principal, now) if generates else None
+    streams_limited = _check(caller, counts, streams, now)
+    counters.bump(sql, {(level.subject, "requests", now.minute): 1 for level in caller.levels
+                        if level.requests_per_minute is not None})
+    return Pass(principal, caller.levels,
+                _take_lease(sql, principal, now) if streams_limited else None)
 
 
 def settle_in(sql: DriverSQL, admitted: Pass, cost: Cost) -> None:
     """``settle`` inside a transaction that holds the write lock."""
     principal = admitted.principal
-    now = datetime.now(UTC)
+    now = _Moment.now()
     tokens = cost.prompt_tokens + cost.completion_tokens
     if admitted.lease_id is not None:
         sql.execute(_DROP_LEASE, {"id": admitted.lease_id})
     if tokens:
-        counters.bump(sql, {
-            (subject, "tokens", _day(now)): tokens for level in LEVELS
-            if (subject := _subject(principal, level))
-            and limit(principal.limits, "tokens_per_day", level) is not None})
+        counters.bump(sql, {(level.subject, "tokens", now.day): tokens
+                            for level in admitted.levels if level.tokens_per_day is not None})
     sql.execute(_RECORD_USAGE, {
-        "at": sql.when(now), "org_id": principal.org_id, "user_id": principal.user_id,
+        "at": sql.when(now.at), "org_id": principal.org_id, "user_id": principal.user_id,
         "key_id": principal.key_id, "model": cost.model, "route": cost.route,
         "status": cost.status, "prompt_tokens": cost.prompt_tokens,
         "completion_tokens": cost.completion_tokens, "ttft_ms": cost.ttft_ms,

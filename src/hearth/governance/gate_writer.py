@@ -60,7 +60,8 @@ class GateWriter:
 
     async def release(self, admitted: Pass) -> None:
         """For a request admitted but never run: its stream lease goes back at once."""
-        await self._submit(lambda sql: release_in(sql, admitted))
+        if admitted.lease_id is not None:
+            await self._submit(lambda sql: release_in(sql, admitted))
 
     def close(self) -> None:
         if self._connection is not None:

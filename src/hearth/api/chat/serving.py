@@ -87,7 +87,6 @@ class ChatServing:
         meter = RequestMeter(self.gate, self.energy, admitted, model=self.model_id,
                              route="chat.completions",
                              in_flight=self.assistant.engine.queue_depth() + 1)
-        request.state.metered = True  # the meter settles (and frees the lease) from here on
         try:
             return await self._create(body, request, admitted, meter)
         except Exception as exc:  # refused or failed before any answer: still on record

@@ -1,0 +1,67 @@
+"""``POST /v1/chat/completions``, served ahead of FastAPI's router.
+
+This is the route a gateway lives on, so it skips what FastAPI would add around it: route
+matching over every other path, solving dependencies, and validating the body through
+FastAPI's layers. It does by hand what those would do (admit the key through the gate,
+validate the body with pydantic, answer errors in OpenAI's shape) and hands the request to
+``ChatServing`` like any route. It sits inside the body-limit and metrics middlewares, so
+those apply to it as to every route.
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from hearth.api.auth import bearer
+from hearth.api.chat.protocol import ChatCompletionRequest
+from hearth.api.chat.serving import ChatServing
+from hearth.api.errors import (
+    error_body,
+    hearth_error_response,
+    validation_error_response,
+)
+from hearth.errors import HearthError
+from hearth.governance.gate_writer import GateWriter
+
+
+class ChatCompletionsRoute:
+    """An ASGI middleware that answers its one path and passes every other request on."""
+
+    path = "/v1/chat/completions"  # read, like a Starlette route's, by the metrics middleware
+
+    def __init__(self, app: ASGIApp, chat: ChatServing, gate: GateWriter):
+        self.app = app
+        self.chat = chat
+        self.gate = gate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != self.path:
+            await self.app(scope, receive, send)
+            return
+        scope["route"] = self
+        if scope["method"] != "POST":
+            response = JSONResponse(error_body("Method Not Allowed", "invalid_request_error"),
+                                    status_code=405, headers={"Allow": "POST"})
+        else:
+            response = await self._answer(Request(scope, receive))
+        await response(scope, receive, send)
+
+    async def _answer(self, request: Request) -> Response:
+        try:
+            admitted = await self.gate.admit(bearer(request), scope="chat", generates=True)
+            try:
+                body = ChatCompletionRequest.model_validate_json(await request.body())
+            except BaseException:  # never run: its stream lease goes back at once
+                await self.gate.release(admitted)
+                raise
+        except HearthError as exc:
+            return hearth_error_response(exc)
+        except ValidationError as exc:
+            return validation_error_response(exc.errors())
+        try:
+            return await self.chat.create(body, request, admitted)
+        except HearthError as exc:
+            return hearth_error_response(exc)
