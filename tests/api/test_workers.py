@@ -80,16 +80,18 @@ def test_a_rate_limit_holds_across_two_workers(tmp_path: Path, database_url: str
                           args=["--workers", "2"])
     try:
         wait_for_workers(server, 2)
+        first_minute = int(time.time()) // 60
         with ThreadPoolExecutor(12) as pool:
             statuses = sorted(r.status_code for r in pool.map(lambda _: chat(server, key),
                                                               range(30)))
+        minutes = int(time.time()) // 60 - first_minute + 1
     finally:
         server.stop()
-    # /healthz is not counted; within one minute the key gets exactly its 10 requests.
-    if statuses.count(200) < 10:  # the minute turned over mid-test: the limit still holds
-        assert statuses.count(200) <= 20
-    else:
-        assert statuses.count(200) in (10, 20) and statuses.count(429) == 30 - statuses.count(200)
+    # /healthz is not counted. The key gets its 10 requests in each minute the burst touched
+    # (one, or two if the minute turned over: 30 requests are more than 10 in either half).
+    answered = statuses.count(200)
+    assert answered == 10 if minutes == 1 else 10 <= answered <= 10 * minutes
+    assert statuses.count(429) == 30 - answered
     with db.session() as session:
         metered = session.scalar(select(func.count()).select_from(UsageRecord)
                                  .where(UsageRecord.status == 200))
