@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from hearth.assistant.prompt import BOUNDARIES, system_prompt, with_system_prompt
@@ -37,8 +38,18 @@ def test_profile_and_recalled_memories_are_rendered_with_dates_and_not_twice() -
     hike = memory(2, "Ingrid went hiking (7 May 2023).")
     prompt = system_prompt([home], [RecalledMemory(home, 0.9), RecalledMemory(hike, 0.5)])
     assert "About this user:\n- Ingrid lives in Reykjavik." in prompt
-    assert "\n7 May 2023: Ingrid went hiking (7 May 2023)." in prompt
+    assert "\n7 May 2023:\nIngrid went hiking (7 May 2023)." in prompt
     assert prompt.count("Reykjavik") == 1
+
+
+def test_recalled_memories_are_grouped_under_their_day_oldest_day_first() -> None:
+    swim = memory(1, "Ingrid swam in the lake.")
+    hike = memory(2, "Ingrid went hiking.")
+    earlier = replace(memory(3, "Ingrid moved to Reykjavik."),
+                      observed_at=datetime(2023, 4, 2, 9, tzinfo=UTC))
+    prompt = system_prompt([], [RecalledMemory(m, 0.5) for m in (swim, earlier, hike)])
+    assert prompt.endswith("\n2 Apr 2023:\nIngrid moved to Reykjavik.\n"
+                           "7 May 2023:\nIngrid swam in the lake.\nIngrid went hiking.")
 
 
 def test_a_callers_own_system_message_follows_hearths_prompt() -> None:

@@ -134,7 +134,7 @@ def test_recall_is_the_share_of_evidence_found_in_the_provenance() -> None:
         bench.recall_of(ranked, [])
 
 
-def test_budget_takes_hits_in_rank_order_until_the_next_would_overflow() -> None:
+def test_budget_takes_hits_in_rank_order_skipping_those_that_would_overflow() -> None:
     ranked = [Hit(("a",), "one two three"), Hit(("b",), "four five"),
               Hit(("c",), "six seven eight nine"), Hit(("d",), "ten")]
 
@@ -142,11 +142,25 @@ def test_budget_takes_hits_in_rank_order_until_the_next_would_overflow() -> None
         return len(text.split())
 
     taken, used = bench.within_budget(ranked, 6, words)
-    # "c" would make 9 > 6; "d" would fit, but the list ends at the first overflow.
-    assert [h.sources for h in taken] == [("a",), ("b",)]
-    assert used == 5
+    # "c" would make 9 > 6 and is skipped; "d" still fits, as production's recall takes it.
+    assert [h.sources for h in taken] == [("a",), ("b",), ("d",)]
+    assert used == 6
     assert bench.within_budget(ranked, 10, words)[1] == 10
-    assert bench.within_budget(ranked, 2, words) == ([], 0)
+    assert bench.within_budget(ranked, 2, words) == ([ranked[1]], 2)
+    assert bench.within_budget(ranked, 0, words) == ([], 0)
+
+
+def test_budget_counts_a_heading_once_for_all_the_hits_under_it() -> None:
+    ranked = [Hit(("a",), "one two", "7 May:"), Hit(("b",), "three", "8 May:"),
+              Hit(("c",), "four five", "7 May:"), Hit(("d",), "six", "9 May:")]
+
+    def words(text: str) -> int:
+        return len(text.split())
+
+    taken, used = bench.within_budget(ranked, 10, words)
+    # 2 + 2 ("7 May:"), 1 + 2 ("8 May:"), 2 (under "7 May:" again); "d" would make 12 > 10.
+    assert [h.sources for h in taken] == [("a",), ("b",), ("c",)]
+    assert used == 9
 
 
 def test_figures_are_averaged_over_questions_overall_and_per_category() -> None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hearth.memory.recall import approx_tokens, render_line
+from hearth.memory.recall import approx_tokens, render_memories
 from hearth.memory.service import MemoryService
 from hearth.memory.worker import MemoryWorker, job_payload
 from hearth.store import memories as store
@@ -90,7 +90,8 @@ def test_recall_fits_the_token_budget(service) -> None:
         say(service, f"I visited museum number {i} and loved its paintings of the sea.", MAY, f"m{i}")
     hits = service.recall(ANNA, "Which museums did I visit?", now=JUNE, limit=50, token_budget=60)
     assert hits
-    assert sum(approx_tokens(render_line(h.memory)) for h in hits) <= 60
+    assert len(hits) < 12
+    assert approx_tokens(render_memories([h.memory for h in hits])) <= 60
 
 
 def test_queued_work_survives_a_restart(db: Database, service: MemoryService) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hearth.memory.recall import RecalledMemory, render_line
+from hearth.memory.recall import RecalledMemory, render_memories
 from hearth.store.memories import MemoryRecord
 
 BOUNDARIES = """You are hearth, a personal assistant that remembers the people you talk with.
@@ -23,10 +23,10 @@ def memory_section(profile: list[MemoryRecord], recalled: list[RecalledMemory]) 
     if profile:
         parts.append("About this user:\n" + "\n".join(f"- {m.text}" for m in profile))
     shown = {m.id for m in profile}
-    lines = [render_line(hit.memory) for hit in recalled if hit.memory.id not in shown]
-    if lines:
-        parts.append("Memories that may be relevant to this message (date it happened first):\n"
-                     + "\n".join(lines))
+    memories = [hit.memory for hit in recalled if hit.memory.id not in shown]
+    if memories:
+        parts.append("Memories that may be relevant to this message, under the day each "
+                     "happened:\n" + render_memories(memories))
     return "\n\n".join(parts)
 
 

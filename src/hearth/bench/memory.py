@@ -11,9 +11,10 @@ provenance of the memories returned:
 
 - ``recall@5``, ``recall@10``: in the first 5 / 10 memories of ``recall(limit=10)``;
 - ``recall in 1000 tokens``: in the memories taken in rank order from ``recall(limit=200)``
-  while the sum of their rendered text's tokens stays within 1,000 (counted with the
-  all-MiniLM-L6-v2 WordPiece tokenizer, no special tokens); the first memory that would go
-  over ends the list.
+  while their text as the system prompt renders it (a line per memory, under a line per day)
+  stays within 1,000 tokens (counted with the all-MiniLM-L6-v2 WordPiece tokenizer, no
+  special tokens); a memory that would go over is skipped, as production's recall with a
+  token budget skips it.
 
 Figures are averaged over questions, overall and per category. Two baselines over raw turns
 (``hearth.bench.baselines``: BM25 and MiniLM cosine) are scored the same way in the same run.
@@ -67,10 +68,12 @@ PACKAGES = ("sqlite-vec", "pysqlite3-binary", "onnxruntime", "tokenizers", "bm25
 
 @dataclass(frozen=True)
 class Hit:
-    """One retrieved item: the turns it came from and the text a prompt would show."""
+    """One retrieved item: the turns it came from, the text a prompt would show, and the
+    heading that text is shown under (a day), written once for all the hits under it."""
 
     sources: tuple[str, ...]
     text: str
+    heading: str | None = None
 
 
 class RecallSystem(Protocol):
@@ -101,19 +104,24 @@ def recall_of(hits: Sequence[Hit], evidence: Sequence[str]) -> float:
 
 
 def within_budget(hits: Sequence[Hit], budget: int, count: TokenCount) -> tuple[list[Hit], int]:
-    """The leading hits whose rendered text fits in ``budget`` tokens, and the tokens used.
+    """The hits whose rendered text fits in ``budget`` tokens, and the tokens used.
 
-    Rank order is kept: the first hit that would go over ends the list, as a prompt builder
-    filling a budget from the top would.
+    Taken in rank order, as production's ``recall(token_budget=...)`` fills the system
+    prompt: a hit that would go over is skipped, and a shorter one after it may still fit.
     """
     taken: list[Hit] = []
+    headings: set[str] = set()
     used = 0
     for hit in hits:
         tokens = count(hit.text)
+        if hit.heading is not None and hit.heading not in headings:
+            tokens += count(hit.heading)
         if used + tokens > budget:
-            break
+            continue
         taken.append(hit)
         used += tokens
+        if hit.heading is not None:
+            headings.add(hit.heading)
     return taken, used
 
 
@@ -242,11 +250,13 @@ class ServiceSystem:
 
     def __init__(self, service: MemoryServiceLike, name: str = "hearth",
                  render: Callable[[Any], str] = memory_text,
-                 record: Callable[[Owner, Turn], SourceRef] = cite_turn) -> None:
+                 record: Callable[[Owner, Turn], SourceRef] = cite_turn,
+                 heading: Callable[[Any], str | None] = lambda _: None) -> None:
         self.service = service
         self.name = name
         self._render = render
         self._record = record
+        self._heading = heading
 
     @staticmethod
     def owner(conversation: Conversation) -> Owner:
@@ -275,7 +285,7 @@ class ServiceSystem:
         recalled = self.service.recall(self.owner(conversation), question,
                                        now=conversation.last_time, limit=k)
         return [Hit(sources=tuple(s.ref for s in r.memory.sources if s.ref),
-                    text=self._render(r)) for r in recalled]
+                    text=self._render(r), heading=self._heading(r)) for r in recalled]
 
 
 class TurnRetriever(Protocol):
@@ -309,8 +319,9 @@ class BaselineSystem:
 @contextmanager
 def hearth_system(folder: Path) -> Iterator[ServiceSystem]:
     """Production's memory service on a fresh SQLite database in ``folder``; memories are
-    rendered (and counted against the budget) as the system prompt shows them."""
-    from hearth.memory.recall import render_line
+    rendered (and counted against the budget) as the system prompt shows them
+    (``hearth.memory.recall.render_memories``): a line each, under a line per day."""
+    from hearth.memory.recall import day_heading
     from hearth.memory.service import MemoryService
     from hearth.store import conversations
     from hearth.store.db import Database
@@ -336,7 +347,8 @@ def hearth_system(folder: Path) -> Iterator[ServiceSystem]:
     try:
         service = MemoryService(db)
         service.embedder.embed(["warm up"])  # load the model before anything is timed
-        yield ServiceSystem(service, render=lambda hit: render_line(hit.memory), record=record)
+        yield ServiceSystem(service, record=record,
+                            heading=lambda hit: day_heading(hit.memory))
     finally:
         db.dispose()
 

@@ -18,7 +18,7 @@ cost about the longer of them, not their sum.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,11 +55,21 @@ def approx_tokens(text: str) -> int:
     return max(1, math.ceil(len(text) / 4))
 
 
-def render_line(memory: MemoryRecord) -> str:
-    """How a memory reads in the prompt: its date, then its text. A line per memory and no
-    bullet or brackets: each token spent on layout is one less for what is remembered."""
+def day_heading(memory: MemoryRecord) -> str:
+    """The line a memory's day is written on in the prompt: ``7 May 2023:``."""
     when = memory.observed_at
-    return f"{when.day} {when:%b %Y}: {memory.text}"
+    return f"{when.day} {when:%b %Y}:"
+
+
+def render_memories(memories: Sequence[MemoryRecord]) -> str:
+    """Memories as the prompt shows them: under the day each happened, oldest day first, a
+    line per memory. A day is written once for all its memories, not once per memory, and
+    there is no bullet or bracket: each token spent on layout is one less for what is
+    remembered (a date costs about four)."""
+    days: dict[str, list[str]] = {}
+    for memory in sorted(memories, key=lambda m: m.observed_at):
+        days.setdefault(day_heading(memory), []).append(memory.text)
+    return "\n".join("\n".join([day, *texts]) for day, texts in days.items())
 
 
 def _fuse(*rankings: list[tuple[int, float]]) -> dict[int, float]:
@@ -127,13 +137,18 @@ def recall(db: Database, owner: Owner, question: str, embed: Callable[[str], np.
     scored = sorted((RecalledMemory(r, lifted[r.id]) for r in records),
                     key=lambda hit: hit.score, reverse=True)
     chosen: list[RecalledMemory] = []
+    days: set[str] = set()
     spent = 0
     for hit in scored:
         if len(chosen) >= limit:
             break
-        cost = approx_tokens(render_line(hit.memory))
+        # What the memory adds to ``render_memories``: its line, and its day's if new.
+        day = day_heading(hit.memory)
+        cost = approx_tokens(hit.memory.text + "\n") + (
+            approx_tokens(day + "\n") if day not in days else 0)
         if token_budget is not None and spent + cost > token_budget:
             continue
         spent += cost
+        days.add(day)
         chosen.append(hit)
     return chosen
