@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from test_memory_search import ANNA, BEN, WHEN, add, found
-from test_vector_index_migration import migrate
+from test_vector_index_migration import migrate, owner_token
 
 from hearth.store.db import Database
 from hearth.store.memories import Owner
@@ -38,7 +38,7 @@ def add_as_0004_did(db: Database, owner: Owner, memory_id: int, words: str) -> N
              "when": WHEN.isoformat()})
         connection.execute(text(
             "INSERT INTO memories_fts(rowid, text, owner) VALUES (:id, :text, :token)"),
-            {"id": memory_id, "text": words, "token": owner.token})
+            {"id": memory_id, "text": words, "token": owner_token(owner)})
 
 
 def found_by_token(db: Database, owner: Owner, word: str) -> set[int]:
@@ -46,7 +46,7 @@ def found_by_token(db: Database, owner: Owner, word: str) -> set[int]:
     with db.engine.connect() as connection:
         rows = connection.execute(text("SELECT rowid FROM memories_fts WHERE memories_fts "
                                         "MATCH :match"),
-                                  {"match": f"owner:{owner.token} AND text:{word}"})
+                                  {"match": f"owner:{owner_token(owner)} AND text:{word}"})
         return {i for (i,) in rows}
 
 

@@ -6,6 +6,7 @@ Rows are written with SQL as 0003's code wrote them, since today's store writes 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +33,11 @@ def db_at_0003(tmp_path: Path) -> Iterator[Database]:
     database.dispose()
 
 
+def owner_token(owner: Owner) -> str:
+    """The owner's full-text token in 0002 to 0004's index (letters and digits only)."""
+    return "o" + hashlib.sha256(owner.key.encode()).hexdigest()[:24]
+
+
 def add_as_0003_did(db: Database, owner: Owner, memory_id: int, words: str, seed: int) -> None:
     """A memory with its words and float vector, in 0003's index tables."""
     with db.engine.begin() as connection:
@@ -43,7 +49,7 @@ def add_as_0003_did(db: Database, owner: Owner, memory_id: int, words: str, seed
              "when": WHEN.isoformat()})
         connection.execute(text(
             "INSERT INTO memories_fts(rowid, text, owner) VALUES (:id, :text, :token)"),
-            {"id": memory_id, "text": words, "token": owner.token})
+            {"id": memory_id, "text": words, "token": owner_token(owner)})
         connection.execute(text(
             "INSERT INTO memories_vec(memory_id, owner, embedding) VALUES (:id, :key, :e)"),
             {"id": memory_id, "key": owner.key, "e": unit(seed).tobytes()})

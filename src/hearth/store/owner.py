@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 
@@ -17,8 +16,3 @@ class Owner:
     def key(self) -> str:
         """The vector index's partition: one owner's vectors are searched alone."""
         return f"{self.org_id}\x1f{self.user_id}"
-
-    @property
-    def token(self) -> str:
-        """The owner as one full-text token (letters and digits only)."""
-        return "o" + hashlib.sha256(self.key.encode()).hexdigest()[:24]

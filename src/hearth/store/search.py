@@ -50,7 +50,8 @@ class SearchIndex(Protocol):
         """Index memories that were never indexed, in set-based statements (bulk inserts)."""
 
     def unindex(self, session: Session, ids: list[int]) -> None:
-        """Remove deleted memories from the indexes, leaving no trace of their words."""
+        """Remove memories from the indexes, leaving no trace of their words; called before
+        their rows are deleted."""
 
     def fulltext(self, session: Session, owner: Owner, words: list[str],
                  limit: int) -> list[tuple[int, float]]:

@@ -37,7 +37,7 @@ RANGES = (
      "FROM memories m JOIN memory_owners o ON o.org_id = m.org_id AND o.user_id = m.user_id "
      "ORDER BY 1"),
 )
-TOKENS = (  # as migration 0002 made it, with the owner's token (hearth.store.owner.Owner.token)
+TOKENS = (  # as migration 0002 made it: the owner as one token (``owner_token``)
     "DROP TABLE memories_fts",
     ("CREATE VIRTUAL TABLE memories_fts USING fts5(text, owner, "
      "tokenize='porter unicode61')"),
@@ -46,7 +46,8 @@ TOKENS = (  # as migration 0002 made it, with the owner's token (hearth.store.ow
 )
 
 
-def _owner_token(org_id: str, user_id: str) -> str:
+def owner_token(org_id: str, user_id: str) -> str:
+    """The owner as one full-text token (letters and digits only), as 0002 to 0004 wrote it."""
     return "o" + hashlib.sha256(f"{org_id}\x1f{user_id}".encode()).hexdigest()[:24]
 
 
@@ -67,4 +68,4 @@ def downgrade() -> None:
     if rows:
         connection.exec_driver_sql(
             "INSERT INTO memories_fts(rowid, text, owner) VALUES (?, ?, ?)",
-            [(i, text, _owner_token(org, user)) for i, text, org, user in rows])
+            [(i, text, owner_token(org, user)) for i, text, org, user in rows])
