@@ -233,6 +233,15 @@ def test_sqlite_ranks_the_rarest_words_when_ranking_all_would_cost_too_much(
     assert found(db, BEN, "oak") == []
 
 
+def test_a_question_of_thousands_of_words_is_still_searched(db: Database) -> None:
+    # A pasted document as the message recall searches for: more words than SQLite allows
+    # columns in one result, where the words' memories are counted.
+    oak = add(db, ANNA, "Anna planted an oak", 1)
+    question = " ".join(f"word{n}" for n in range(3000)) + " oak"
+
+    assert found(db, ANNA, question) == [oak]
+
+
 def test_the_stop_words_are_those_postgresql_leaves_out(db: Database) -> None:
     if db.engine.dialect.name != "postgresql":
         pytest.skip("asks PostgreSQL's english dictionary")

@@ -128,17 +128,29 @@ def _any_of(words: Sequence[str]) -> str:
 RANKED_MAX = 10_000
 
 
+# Words counted per statement, a result column each: a pasted document can bring thousands of
+# words, and SQLite allows 2,000 columns in a result.
+COUNTED_PER_STATEMENT = 200
+
+
+def _counts(session: Session, words: list[str], low: int, high: int) -> list[int]:
+    """The owner's memories with each word, counted up to ``RANKED_MAX`` + 1."""
+    found: list[int] = []
+    for start in range(0, len(words), COUNTED_PER_STATEMENT):
+        chunk = words[start:start + COUNTED_PER_STATEMENT]
+        counts = ", ".join(
+            f"(SELECT count(*) FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH :w{i} "
+            "AND rowid BETWEEN :low AND :high LIMIT :cap))" for i in range(len(chunk)))
+        found += session.execute(sql(f"SELECT {counts}"), {
+            "low": low, "high": high, "cap": RANKED_MAX + 1,
+            **{f"w{i}": _any_of([w]) for i, w in enumerate(chunk)}}).one()
+    return found
+
+
 def _affordable(session: Session, words: list[str], low: int, high: int) -> list[str]:
-    """The rarest of the words whose memories (counted up to ``RANKED_MAX`` each, in one
-    statement) sum to ``RANKED_MAX`` at most."""
-    counts = ", ".join(
-        f"(SELECT count(*) FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH :w{i} "
-        "AND rowid BETWEEN :low AND :high LIMIT :cap))" for i in range(len(words)))
-    row = session.execute(sql(f"SELECT {counts}"), {
-        "low": low, "high": high, "cap": RANKED_MAX + 1,
-        **{f"w{i}": _any_of([w]) for i, w in enumerate(words)}}).one()
+    """The rarest of the words whose memories sum to ``RANKED_MAX`` at most."""
     kept, ranked = [], 0
-    for found, word in sorted(zip(row, words, strict=True)):
+    for found, word in sorted(zip(_counts(session, words, low, high), words, strict=True)):
         if found and ranked + found <= RANKED_MAX:
             kept.append(word)
             ranked += found
