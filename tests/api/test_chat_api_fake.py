@@ -297,6 +297,13 @@ def test_healthz_answers_without_auth(server: LiveServer) -> None:
 # --- errors --------------------------------------------------------------------------------
 
 
+def test_another_method_on_the_chat_route_is_a_405_naming_post(http: httpx.Client) -> None:
+    response = http.get("/chat/completions")
+
+    assert_openai_error(response, 405)
+    assert response.headers["allow"] == "POST"
+
+
 def test_malformed_json_is_a_400(http: httpx.Client, client: openai.OpenAI) -> None:
     response = http.post("/chat/completions", content=b'{"model": "fake-model", "messages": [',
                          headers={"content-type": "application/json"})
