@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from test_memory_search import ANNA, BEN, WHEN, add, found
-from test_vector_index_migration import migrate, owner_token
+from test_memory_search import ANNA, BEN, add, found
+from test_vector_index_migration import add_with_token, migrate, owner_token
 
 from hearth.store.db import Database
 from hearth.store.memories import Owner
@@ -30,15 +30,7 @@ def db_at_0004(tmp_path: Path) -> Iterator[Database]:
 def add_as_0004_did(db: Database, owner: Owner, memory_id: int, words: str) -> None:
     """A memory and its words under its owner's token, in 0004's full-text table."""
     with db.engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO memories (id, org_id, user_id, kind, text, observed_at, importance, "
-            "pinned, created_at, updated_at) VALUES (:id, :org, :user, 'fact', :text, :when, "
-            "0.5, 0, :when, :when)"),
-            {"id": memory_id, "org": owner.org_id, "user": owner.user_id, "text": words,
-             "when": WHEN.isoformat()})
-        connection.execute(text(
-            "INSERT INTO memories_fts(rowid, text, owner) VALUES (:id, :text, :token)"),
-            {"id": memory_id, "text": words, "token": owner_token(owner)})
+        add_with_token(connection, owner, memory_id, words)
 
 
 def found_by_token(db: Database, owner: Owner, word: str) -> set[int]:

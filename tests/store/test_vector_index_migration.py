@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from test_memory_search import ANNA, BEN, WHEN, unit
 
 from hearth.store import memories as store
@@ -38,18 +38,23 @@ def owner_token(owner: Owner) -> str:
     return "o" + hashlib.sha256(owner.key.encode()).hexdigest()[:24]
 
 
+def add_with_token(connection: Connection, owner: Owner, memory_id: int, words: str) -> None:
+    """A memory row and its words under its owner's token, as 0002 to 0004 indexed them."""
+    connection.execute(text(
+        "INSERT INTO memories (id, org_id, user_id, kind, text, observed_at, importance, "
+        "pinned, created_at, updated_at) VALUES (:id, :org, :user, 'fact', :text, :when, "
+        "0.5, 0, :when, :when)"),
+        {"id": memory_id, "org": owner.org_id, "user": owner.user_id, "text": words,
+         "when": WHEN.isoformat()})
+    connection.execute(text(
+        "INSERT INTO memories_fts(rowid, text, owner) VALUES (:id, :text, :token)"),
+        {"id": memory_id, "text": words, "token": owner_token(owner)})
+
+
 def add_as_0003_did(db: Database, owner: Owner, memory_id: int, words: str, seed: int) -> None:
     """A memory with its words and float vector, in 0003's index tables."""
     with db.engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO memories (id, org_id, user_id, kind, text, observed_at, importance, "
-            "pinned, created_at, updated_at) VALUES (:id, :org, :user, 'fact', :text, :when, "
-            "0.5, 0, :when, :when)"),
-            {"id": memory_id, "org": owner.org_id, "user": owner.user_id, "text": words,
-             "when": WHEN.isoformat()})
-        connection.execute(text(
-            "INSERT INTO memories_fts(rowid, text, owner) VALUES (:id, :text, :token)"),
-            {"id": memory_id, "text": words, "token": owner_token(owner)})
+        add_with_token(connection, owner, memory_id, words)
         connection.execute(text(
             "INSERT INTO memories_vec(memory_id, owner, embedding) VALUES (:id, :key, :e)"),
             {"id": memory_id, "key": owner.key, "e": unit(seed).tobytes()})
