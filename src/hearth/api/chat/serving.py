@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
@@ -14,7 +13,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from hearth.api.auth import named_user
 from hearth.api.chat.protocol import ChatCompletionRequest
+from hearth.api.disconnect import ClientLeft, DisconnectWatch
 from hearth.api.errors import error_body
+from hearth.api.json_response import FastJSONResponse
 from hearth.api.metering import RequestMeter
 from hearth.api.metrics import Metrics
 from hearth.assistant.turn import Assistant
@@ -120,8 +121,13 @@ class ChatServing:
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
-        return await self._until_disconnect(
-            request, self._whole(deltas, completion_id, started, meter), meter)
+        try:
+            async with DisconnectWatch(request):
+                return await self._whole(deltas, completion_id, started, meter)
+        except ClientLeft:
+            await meter.settle(499)
+            return JSONResponse(error_body("Client disconnected.", "invalid_request_error"),
+                                status_code=499)
 
     async def _first_delta(self, deltas: AsyncIterator[Delta], started: float,
                            meter: RequestMeter) -> Delta:
@@ -131,7 +137,7 @@ class ChatServing:
         return first
 
     async def _whole(self, deltas: AsyncIterator[Delta], completion_id: str,
-                     started: float, meter: RequestMeter) -> JSONResponse:
+                     started: float, meter: RequestMeter) -> FastJSONResponse:
         parts: list[str] = []
         last = await self._first_delta(deltas, started, meter)
         parts.append(last.content)
@@ -143,29 +149,13 @@ class ChatServing:
         message: dict[str, Any] = {"role": "assistant", "content": "".join(parts) or None}
         if last.tool_calls:
             message["tool_calls"] = _tool_calls_json(last.tool_calls)
-        return JSONResponse({
+        return FastJSONResponse({
             "id": completion_id, "object": "chat.completion", "created": int(time.time()),
             "model": self.model_id,
             "choices": [{"index": 0, "message": message, "finish_reason": last.finish_reason,
                          "logprobs": None}],
             "usage": _usage(last),
         })
-
-    async def _until_disconnect(self, request: Request, work,
-                                meter: RequestMeter) -> JSONResponse:
-        """Run ``work`` but cancel it (freeing its engine slot) if the client goes away."""
-        task = asyncio.ensure_future(work)
-        while not task.done():
-            done, _ = await asyncio.wait({task}, timeout=0.5)
-            if not done and await request.is_disconnected():
-                task.cancel()
-                break
-        try:
-            return await task
-        except asyncio.CancelledError:
-            await meter.settle(499)
-            return JSONResponse(error_body("Client disconnected.", "invalid_request_error"),
-                                status_code=499)
 
     async def _sse(self, first: Delta, deltas: AsyncIterator[Delta], completion_id: str,
                    include_usage: bool, meter: RequestMeter) -> AsyncIterator[str]:
