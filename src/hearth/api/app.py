@@ -18,6 +18,7 @@ from hearth.api.chat.serving import ChatServing
 from hearth.api.conversations.router import router as conversations_router
 from hearth.api.embeddings.router import router as embeddings_router
 from hearth.api.errors import install_error_handlers
+from hearth.api.hot_route import AppWithHotRoute
 from hearth.api.memories.router import router as memories_router
 from hearth.api.metrics import Metrics, MetricsMiddleware
 from hearth.api.models.router import router as models_router
@@ -72,7 +73,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             await run_in_threadpool(worker.stop)
         await engine.close()
 
-    app = FastAPI(title="hearth", version="0.1.0", lifespan=lifespan)
+    app = AppWithHotRoute(title="hearth", version="0.1.0", lifespan=lifespan)
     metrics = Metrics(engine.queue_depth)
     app.state.settings = settings
     app.state.engine = engine
@@ -88,8 +89,10 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     for router in (health.router, models_router, embeddings_router,
                    conversations_router, memories_router, admin_router):
         app.include_router(router)
-    # Added first, so it runs inside the body limit and the metrics like any route.
-    app.add_middleware(ChatCompletionsRoute, chat=app.state.chat, gate=gate)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    # The gateway's route, ahead of FastAPI's layers but inside the same two middlewares.
+    chat_route = ChatCompletionsRoute(app.state.chat, gate)
+    app.serve_ahead(chat_route.path, MetricsMiddleware(BodyLimitMiddleware(
+        chat_route, max_bytes=settings.max_body_bytes), metrics=metrics))
     return app

@@ -52,6 +52,13 @@ def validation_error_response(errors: list[dict]) -> JSONResponse:
                         status_code=400)
 
 
+def unexpected_error_response() -> JSONResponse:
+    """A failure no handler expected: logged here with its traceback, a 500 to the client."""
+    log.exception("unhandled error")
+    return JSONResponse(error_body("Internal server error; see the server log.",
+                                   "server_error"), status_code=500)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HearthError)
     async def _hearth(_: Request, exc: HearthError) -> JSONResponse:
@@ -68,6 +75,4 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        return JSONResponse(error_body("Internal server error; see the server log.",
-                                       "server_error"), status_code=500)
+        return unexpected_error_response()

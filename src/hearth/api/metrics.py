@@ -32,6 +32,20 @@ class Metrics:
         self.queue = Gauge("hearth_queue_depth", "Requests generating or waiting for a slot",
                            registry=self.registry)
         self.queue.set_function(queue_depth)
+        # Per route (and method and status): ``labels()`` costs more than what is counted.
+        self._responses: dict[tuple[str, str, int], Counter] = {}
+        self._latencies: dict[str, Histogram] = {}
+
+    def count_response(self, route: str, method: str, status: int, seconds: float) -> None:
+        counter = self._responses.get((route, method, status))
+        if counter is None:
+            counter = self._responses[route, method, status] = \
+                self.requests.labels(route, method, str(status))
+        counter.inc()
+        latency = self._latencies.get(route)
+        if latency is None:
+            latency = self._latencies[route] = self.latency.labels(route)
+        latency.observe(seconds)
 
     def count_tokens(self, prompt: int, completion: int) -> None:
         self._prompt_tokens.inc(prompt)
@@ -61,6 +75,5 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_and_watch)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
-            self.metrics.latency.labels(route).observe(time.perf_counter() - started)
+            self.metrics.count_response(getattr(scope.get("route"), "path", "unmatched"),
+                                        scope["method"], status, time.perf_counter() - started)

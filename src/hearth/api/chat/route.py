@@ -1,11 +1,11 @@
-"""``POST /v1/chat/completions``, served ahead of FastAPI's router.
+"""``POST /v1/chat/completions``, served ahead of FastAPI (``hearth.api.hot_route``).
 
-This is the route a gateway lives on, so it skips what FastAPI would add around it: route
-matching over every other path, solving dependencies, and validating the body through
-FastAPI's layers. It does by hand what those would do (admit the key through the gate,
-validate the body with pydantic, answer errors in OpenAI's shape) and hands the request to
-``ChatServing`` like any route. It sits inside the body-limit and metrics middlewares, so
-those apply to it as to every route.
+This is the route a gateway lives on, so it skips what FastAPI would add around it: its
+outer middleware, route matching over every other path, solving dependencies, and
+validating the body through FastAPI's layers. It does by hand what those would do (admit
+the key through the gate, validate the body with pydantic, answer errors in OpenAI's shape,
+unexpected ones included) and hands the request to ``ChatServing`` like any route. The app
+wraps it in the body-limit and metrics middlewares, so those apply to it as to every route.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from hearth.api.auth import bearer
 from hearth.api.chat.protocol import ChatCompletionRequest
@@ -21,6 +21,7 @@ from hearth.api.chat.serving import ChatServing
 from hearth.api.errors import (
     error_body,
     hearth_error_response,
+    unexpected_error_response,
     validation_error_response,
 )
 from hearth.errors import HearthError
@@ -28,25 +29,27 @@ from hearth.governance.gate_writer import GateWriter
 
 
 class ChatCompletionsRoute:
-    """An ASGI middleware that answers its one path and passes every other request on."""
+    """The ASGI app answering HTTP requests to its one path."""
 
     path = "/v1/chat/completions"  # read, like a Starlette route's, by the metrics middleware
 
-    def __init__(self, app: ASGIApp, chat: ChatServing, gate: GateWriter):
-        self.app = app
+    def __init__(self, chat: ChatServing, gate: GateWriter):
         self.chat = chat
         self.gate = gate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != self.path:
-            await self.app(scope, receive, send)
-            return
         scope["route"] = self
         if scope["method"] != "POST":
             response = JSONResponse(error_body("Method Not Allowed", "invalid_request_error"),
                                     status_code=405, headers={"Allow": "POST"})
         else:
-            response = await self._answer(Request(scope, receive))
+            try:
+                response = await self._answer(Request(scope, receive))
+            except Exception:
+                # What Starlette's error middleware does for other routes: a 500 in OpenAI's
+                # shape, then the error goes on up to the server (which logs it too).
+                await unexpected_error_response()(scope, receive, send)
+                raise
         await response(scope, receive, send)
 
     async def _answer(self, request: Request) -> Response:
