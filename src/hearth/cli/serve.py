@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 import uvicorn
 
+from hearth.api.http_protocol import OneWriteHttpToolsProtocol
 from hearth.cli.common import fail, one_line_errors, settings_with, stderr
 from hearth.config import Settings
+
+# At the "warning" level uvicorn logs no requests, but unless its access log is off it still
+# formats each request's line. Each response leaves in one write (hearth.api.http_protocol).
+_SERVER_OPTIONS: dict[str, Any] = {
+    "log_level": "warning", "access_log": False, "timeout_graceful_shutdown": 5,
+    "http": OneWriteHttpToolsProtocol,
+}
 
 
 def _loopback(host: str) -> bool:
@@ -76,8 +84,7 @@ def serve(
             app = create_app(settings)
             stderr.print(f"hearth serving [bold]{app.state.engine.model_id}[/] on {where}",
                          soft_wrap=True, highlight=False)
-            uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
-                        timeout_graceful_shutdown=5)
+            uvicorn.run(app, host=settings.host, port=settings.port, **_SERVER_OPTIONS)
             return
         # Worker processes build their own app from the environment: hand the flags on.
         for name, value in settings.model_dump(exclude_defaults=True).items():
@@ -85,5 +92,4 @@ def serve(
         stderr.print(f"hearth serving [bold]{settings.model}[/] with {settings.workers} "
                      f"workers on {where}", soft_wrap=True, highlight=False)
         uvicorn.run("hearth.cli.serve:app_from_environment", factory=True, host=settings.host,
-                    port=settings.port, workers=settings.workers, log_level="warning",
-                    timeout_graceful_shutdown=5)
+                    port=settings.port, workers=settings.workers, **_SERVER_OPTIONS)
