@@ -8,6 +8,7 @@ its words plus 3 per message.
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -452,3 +453,48 @@ def test_streaming_request_refused_before_it_starts_is_a_plain_400(http: httpx.C
     body = {"model": MODEL, "messages": ask("word " * (CONTEXT_LENGTH + 10)), "stream": True}
 
     assert_openai_error(post_chat(http, body), 400, code="context_length_exceeded")
+
+
+# --- the wire ------------------------------------------------------------------------------
+
+
+def raw_exchange(server: LiveServer, request: bytes, *, expect_continue: bytes | None = None,
+                 answers: int = 1) -> bytes:
+    """Send raw HTTP/1.1 on one connection; with ``expect_continue``, send that body only
+    after the server's interim 100. Returns what came back once ``answers`` bodies ended."""
+    host, port = server.base_url.removeprefix("http://").split("/")[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        received = b""
+        if expect_continue is not None:
+            while b"\r\n\r\n" not in received:
+                received += sock.recv(65536)
+            assert received.startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+            sock.sendall(expect_continue)
+        while received.count(b'"usage"') < answers:
+            received += sock.recv(65536)
+        return received
+
+
+def chat_request(body: bytes, extra_headers: bytes = b"") -> bytes:
+    return (b"POST /v1/chat/completions HTTP/1.1\r\nhost: test\r\n"
+            b"content-type: application/json\r\ncontent-length: %d\r\n%s\r\n"
+            % (len(body), extra_headers))
+
+
+def test_a_client_expecting_100_continue_gets_it_before_sending_the_body(
+        server: LiveServer) -> None:
+    body = json.dumps({"model": MODEL, "messages": ask("after the 100")}).encode()
+    received = raw_exchange(server, chat_request(body, b"expect: 100-continue\r\n"),
+                            expect_continue=body)
+    assert b"HTTP/1.1 200 OK\r\n" in received
+    assert b"You said: after the 100" in received
+
+
+def test_answers_on_one_kept_alive_connection_come_back_whole_and_in_order(
+        server: LiveServer) -> None:
+    bodies = [json.dumps({"model": MODEL, "messages": ask(f"number {n}")}).encode()
+              for n in (1, 2)]
+    received = raw_exchange(server, b"".join(chat_request(b) + b for b in bodies), answers=2)
+    assert received.count(b"HTTP/1.1 200 OK\r\n") == 2
+    assert received.index(b"number 1") < received.index(b"number 2")
