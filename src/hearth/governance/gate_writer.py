@@ -46,6 +46,7 @@ class GateWriter:
         self.db = db
         self._sqlite = db.engine.dialect.name == "sqlite"
         self._connection: Any = None  # taken on first use, so an idle app holds none
+        self._sql: DriverSQL | None = None  # on the driver under it, kept with it
         self._queue: list[_Work] = []
         self._scheduled = False  # a _flush callback is due on the event loop
         self._in_thread = False  # a batch is waiting for the lock in a thread
@@ -67,6 +68,7 @@ class GateWriter:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+            self._sql = None
 
     async def _submit(self, run: Run) -> Any:
         loop = asyncio.get_running_loop()
@@ -114,12 +116,13 @@ class GateWriter:
                 work.future.set_result(result)
 
     def _begin(self, wait: bool) -> DriverSQL:
-        if self._connection is None:
+        if self._sql is None:
             self._connection = self.db.dedicated_connection(relaxed=True)
+            self._sql = DriverSQL(self._connection.driver_connection, sqlite=self._sqlite)
             if self._sqlite:  # the inline path must never sleep on the lock
-                self._connection.driver_connection.execute("PRAGMA busy_timeout = 0")
-        driver = self._connection.driver_connection
-        sql = DriverSQL(driver, sqlite=self._sqlite)
+                self._sql.execute("PRAGMA busy_timeout = 0")
+        sql = self._sql
+        driver = sql.driver_connection
         if not self._sqlite:
             sql.execute("SET LOCAL synchronous_commit = off")
         elif wait:  # in a thread: wait for the lock as long as any other connection would
@@ -147,7 +150,7 @@ class GateWriter:
                     outcomes.append((run(sql), None))
                 except Exception as exc:  # this request's refusal; the batch goes on
                     outcomes.append((None, exc))
-            self._connection.driver_connection.commit()
+            sql.driver_connection.commit()
         except Exception as exc:  # the transaction failed: nobody in the batch got through
             self.close()  # a broken connection is replaced on the next batch
             return [(None, exc)] * len(batch)
