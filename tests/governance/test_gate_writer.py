@@ -53,8 +53,29 @@ def test_requests_that_arrive_together_share_one_transaction(db: Database) -> No
 
     asyncio.run(scenario())
     writer.close()
-    assert batches == [12, 12]
+    # The first admission found nobody in flight to wait for; the others joined one batch.
+    assert batches == [1, 11, 12]
     assert usage_records(db) == 12
+
+
+def test_a_request_alone_runs_its_transactions_without_waiting_for_the_loop(
+        db: Database) -> None:
+    secret = key(db)
+    writer = GateWriter(db)
+    cost = Cost(model="m", route="chat", status=200, duration_ms=1.0)
+
+    flushes: list[None] = []
+    writer._flush = lambda: flushes.append(None)  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        for _ in range(3):
+            await writer.settle(await writer.admit(secret, scope="chat", generates=True),
+                                cost)
+
+    asyncio.run(asyncio.wait_for(scenario(), timeout=10))
+    writer.close()
+    assert flushes == []  # no batch was gathered on the loop
+    assert usage_records(db) == 3
 
 
 def test_a_refused_request_does_not_fail_its_batch(db: Database) -> None:
@@ -121,10 +142,14 @@ def test_a_client_that_leaves_before_its_admission_lands_gives_the_stream_back(
         concurrent_streams=LevelLimits(key=1)))
     tenancy.create_org(db, OPERATOR, "acme", plan="one-stream")
     tenancy.create_user(db, OPERATOR, "acme", "ann")
+    tenancy.create_user(db, OPERATOR, "acme", "bob")
     secret = tenancy.create_key(db, OPERATOR, "acme", "ann").secret
+    other = tenancy.create_key(db, OPERATOR, "acme", "bob").secret
     writer = GateWriter(db)
 
     async def scenario() -> int | None:
+        # Another request in flight, so admissions are batched rather than run at once.
+        await writer.admit(other, scope="chat", generates=True)
         left = asyncio.create_task(writer.admit(secret, scope="chat", generates=True))
         await asyncio.sleep(0)  # queued; the batch runs on the loop's next turn
         left.cancel()
@@ -136,4 +161,4 @@ def test_a_client_that_leaves_before_its_admission_lands_gives_the_stream_back(
     writer.close()
     assert lease is not None  # the one stream was free again
     with db.session() as session:
-        assert session.scalar(select(func.count()).select_from(StreamLease)) == 1
+        assert session.scalar(select(func.count()).select_from(StreamLease)) == 2  # ann, bob

@@ -6,7 +6,10 @@ waiters sleep), and each hop to a thread costs about half a millisecond on a sma
 Here requests that arrive together run in one transaction on a connection kept for the
 purpose: the lock is taken once per batch and the commit is shared. On SQLite a batch runs
 right on the event loop when the lock is free (a few hundred microseconds of work); when
-another process holds it, the batch goes to a thread that may wait. PostgreSQL batches
+another process holds it, the batch goes to a thread that may wait. A request with no
+other generating request of this process in flight (one client at a time) has nobody to
+share with, so on SQLite its work runs at once instead of waiting for the loop's next turn
+to gather a batch of one. PostgreSQL batches
 always run in a thread, since every statement is a network round trip. A caller still waits
 for its batch's commit: nothing is acknowledged before it is stored.
 """
@@ -50,19 +53,27 @@ class GateWriter:
         self._queue: list[_Work] = []
         self._scheduled = False  # a _flush callback is due on the event loop
         self._in_thread = False  # a batch is waiting for the lock in a thread
+        # Requests admitted to generate and not yet settled or released (ids of their passes).
+        self._generating: set[int] = set()
 
     async def admit(self, secret: str | None, *, scope: str | None,
                     generates: bool = False) -> Pass:
-        return await self._submit(
-            lambda sql: admit_in(sql, secret, scope=scope, generates=generates))
+        admitted = await self._submit(
+            lambda sql: admit_in(sql, secret, scope=scope, generates=generates),
+            others=len(self._generating))
+        if generates:
+            self._generating.add(id(admitted))
+        return admitted
 
     async def settle(self, admitted: Pass, cost: Cost) -> None:
-        await self._submit(lambda sql: settle_in(sql, admitted, cost))
+        self._generating.discard(id(admitted))
+        await self._submit(lambda sql: settle_in(sql, admitted, cost), len(self._generating))
 
     async def release(self, admitted: Pass) -> None:
         """For a request admitted but never run: its stream lease goes back at once."""
+        self._generating.discard(id(admitted))
         if admitted.lease_id is not None:
-            await self._submit(lambda sql: release_in(sql, admitted))
+            await self._submit(lambda sql: release_in(sql, admitted), len(self._generating))
 
     def close(self) -> None:
         if self._connection is not None:
@@ -70,7 +81,21 @@ class GateWriter:
             self._connection = None
             self._sql = None
 
-    async def _submit(self, run: Run) -> Any:
+    async def _submit(self, run: Run, others: int) -> Any:
+        """Run ``run`` in a transaction; ``others``: requests of this process between
+        admission and settling, which may submit work of their own any moment."""
+        if not others and self._sqlite and not (self._queue or self._scheduled or
+                                                 self._in_thread):
+            # Nobody here to share a batch with: run at once, sparing the wait for the
+            # loop's next turn (and the future) that batching costs.
+            try:
+                [(result, error)] = self._run_batch([run], wait=False)
+            except LockBusy:
+                pass  # another process holds the lock: a thread waits for it, as below
+            else:
+                if error is not None:
+                    raise error
+                return result
         loop = asyncio.get_running_loop()
         work = _Work(run, loop.create_future())
         self._queue.append(work)
