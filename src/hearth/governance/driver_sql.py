@@ -51,7 +51,9 @@ class DriverSQL:
     def when(self, value: datetime) -> Any:
         """A UTC datetime as the store keeps it (see ``hearth.store.tables.UTCDateTime``)."""
         if self.sqlite:
-            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            if value.tzinfo is not UTC:  # the gate's own clock reads are UTC already
+                value = value.astimezone(UTC)
+            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
         return value
 
     def read_when(self, value: Any) -> datetime | None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import secrets
 import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -112,7 +112,7 @@ class ChatServing:
             remember=named is not None and not memory_off and "memory:write" in principal.scopes,
         )
         started = time.perf_counter()
-        completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+        completion_id = f"chatcmpl-{secrets.token_hex(16)}"  # uuid4 costs 4x
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
             first = await self._first_delta(deltas, started, meter)  # errors here -> 4xx
