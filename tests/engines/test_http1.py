@@ -137,3 +137,46 @@ def test_nothing_listening_is_unreachable_and_a_broken_answer_is_broken() -> Non
             await gone.post("/x", b"{}")
 
     asyncio.run(main())
+
+
+def quick_pool(upstream: Upstream) -> Http1Pool:
+    port = upstream.server.sockets[0].getsockname()[1]
+    return Http1Pool(f"http://127.0.0.1:{port}/v1", {}, connect_timeout_s=1,
+                     read_timeout_s=0.2, keepalive_s=5.0)
+
+
+def test_an_upstream_that_never_answers_times_out_and_its_connection_is_dropped() -> None:
+    async def answer(writer: asyncio.StreamWriter, n: int) -> bool:
+        await asyncio.sleep(2)
+        return False
+
+    async def main() -> None:
+        upstream = await serve(answer)
+        pool = quick_pool(upstream)
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(TimeoutError):
+            await pool.post("/chat/completions", b"{}")
+        assert asyncio.get_running_loop().time() - started < 1
+        assert pool._take_idle() is None
+        upstream.server.close()
+
+    asyncio.run(main())
+
+
+def test_a_body_that_stops_arriving_times_out() -> None:
+    async def answer(writer: asyncio.StreamWriter, n: int) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhalf")
+        await writer.drain()
+        await asyncio.sleep(2)
+        return False
+
+    async def main() -> None:
+        upstream = await serve(answer)
+        pool = quick_pool(upstream)
+        response = await pool.post("/chat/completions", b"{}")
+        with pytest.raises(TimeoutError):
+            await response.read()
+        response.close()
+        upstream.server.close()
+
+    asyncio.run(main())

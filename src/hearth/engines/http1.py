@@ -27,6 +27,27 @@ import httptools
 PAUSE_ABOVE_BYTES = 1 << 20  # unread body buffered before the upstream is asked to wait
 
 
+async def _within(waited: asyncio.Future[None], seconds: float | None) -> None:
+    """Await ``waited``, raising TimeoutError if it takes longer than ``seconds``.
+
+    What ``asyncio.timeout`` does for any await, for the one future this client waits on, at
+    a fraction of its cost (which was several times the wait itself on an instant answer).
+    """
+    if seconds is None:
+        await waited
+        return
+    timer = asyncio.get_running_loop().call_later(seconds, _expire, waited)
+    try:
+        await waited
+    finally:
+        timer.cancel()
+
+
+def _expire(waited: asyncio.Future[None]) -> None:
+    if not waited.done():
+        waited.set_exception(TimeoutError())
+
+
 class UpstreamUnreachable(ConnectionError):
     """No answer began: the connection could not be made, or closed before a response.
     The request may be retried elsewhere."""
@@ -78,9 +99,8 @@ class Response:
             if self._complete:
                 return
             self._wakeup = asyncio.get_running_loop().create_future()
-            async with asyncio.timeout(self._connection.read_timeout_s if self._connection
-                                       else None):
-                await self._wakeup
+            await _within(self._wakeup, self._connection.read_timeout_s if self._connection
+                          else None)
 
     def close(self) -> None:
         """Drop the connection unless the whole response has arrived (then it is already back
@@ -251,8 +271,7 @@ class Http1Pool:
     async def _exchange(self, connection: _Connection, request: bytes, url: str) -> Response:
         response = connection.send(request, url)
         try:
-            async with asyncio.timeout(self.read_timeout_s):
-                await connection.headers_arrived  # type: ignore[misc]
+            await _within(connection.headers_arrived, self.read_timeout_s)  # type: ignore[arg-type]
         except BaseException:  # cancelled, timed out or failed: the connection is unusable
             connection.abort()
             raise
