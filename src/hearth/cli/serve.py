@@ -9,15 +9,13 @@ from typing import Annotated, Any, Optional
 import typer
 import uvicorn
 
-from hearth.api.http_protocol import OneWriteHttpToolsProtocol
 from hearth.cli.common import fail, one_line_errors, settings_with, stderr
 from hearth.config import Settings
 
 # At the "warning" level uvicorn logs no requests, but unless its access log is off it still
-# formats each request's line. Each response leaves in one write (hearth.api.http_protocol).
+# formats each request's line.
 _SERVER_OPTIONS: dict[str, Any] = {
     "log_level": "warning", "access_log": False, "timeout_graceful_shutdown": 5,
-    "http": OneWriteHttpToolsProtocol,
 }
 
 
