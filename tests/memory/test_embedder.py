@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hearth.config import MAX_EMBEDDER_THREADS, Settings
 from hearth.memory import onnx_export
 from hearth.memory.embedder import BATCH_SIZE, DIMENSIONS, Embedder, model_dir
 
@@ -124,3 +125,38 @@ def test_batched_texts_get_the_vectors_they_get_alone(embedder: Embedder):
     assert len(texts) > BATCH_SIZE
     alone = np.stack([embedder.embed_one(text) for text in texts])
     np.testing.assert_allclose(embedder.embed(texts), alone, atol=1e-5)
+
+
+def test_the_threads_setting_reaches_the_session_and_idle_threads_sleep(
+        cache: Path, monkeypatch: pytest.MonkeyPatch):
+    import onnxruntime
+
+    opened = []
+
+    class Recorded(onnxruntime.InferenceSession):
+        def __init__(self, path, options, **kwargs):
+            opened.append(options)
+            super().__init__(path, options, **kwargs)
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", Recorded)
+    monkeypatch.setenv("HEARTH_EMBEDDER_THREADS", "3")
+    Embedder(cache).embed(["hello"])
+    Embedder(cache, threads=2).embed(["hello"])
+    assert [o.intra_op_num_threads for o in opened] == [3, 2]
+    assert {o.get_session_config_entry("session.intra_op.allow_spinning") for o in opened} == {"0"}
+
+
+@pytest.mark.parametrize(("engine", "engine_threads", "cores", "expected"), [
+    ("llamacpp", 8, 8, 1),   # the engine has every core: one thread beside it
+    ("llamacpp", 6, 8, 2),   # it leaves two free
+    ("upstream", 8, 8, MAX_EMBEDDER_THREADS),  # nothing local: the cores, up to the cap
+    ("upstream", 2, 2, 2),
+])
+def test_the_embedder_takes_the_cores_a_local_engine_leaves_free(
+        engine: str, engine_threads: int, cores: int, expected: int,
+        monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
+    settings = Settings(engine=engine, threads=engine_threads)
+    assert settings.resolved_embedder_threads == expected
+    assert Settings(engine=engine, threads=engine_threads,
+                    embedder_threads=3).resolved_embedder_threads == 3
