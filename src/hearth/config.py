@@ -17,9 +17,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_CHAT_MODEL = "qwen2.5-coder-0.5b-instruct"
 # Engines that compute on this machine's cores (``upstream`` sends the work elsewhere).
 LOCAL_ENGINES = frozenset({"llamacpp"})
-# The embedder's matrices are small (a message's few statements of about 20 tokens each), so
-# its threads wait on each other more than they compute beyond a few: 2 threads embed a
-# message 1.2 to 1.45x as fast as 1 (LoCoMo dev turns, 2 cores); more were not measured.
+# The embedder's threads each embed some of a message's statements (``hearth.memory.embedder``):
+# a message rarely has more than 4 (LoCoMo dev: 4 at p95), and more threads would only wait.
 MAX_EMBEDDER_THREADS = 4
 
 
@@ -71,7 +70,7 @@ class Settings(BaseSettings):
                                        "parallel.")
 
     embedder_threads: int | None = Field(
-        default=None, ge=1, description="ONNX Runtime threads for memory embeddings; default: "
+        default=None, ge=1, description="Threads that embed memories at once; default: "
                                         "the cores a local engine leaves free (at least 1, at "
                                         f"most {MAX_EMBEDDER_THREADS}).")
     embedder_cache: Path | None = Field(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -127,23 +128,36 @@ def test_batched_texts_get_the_vectors_they_get_alone(embedder: Embedder):
     np.testing.assert_allclose(embedder.embed(texts), alone, atol=1e-5)
 
 
-def test_the_threads_setting_reaches_the_session_and_idle_threads_sleep(
-        cache: Path, monkeypatch: pytest.MonkeyPatch):
+@pytest.mark.parametrize("threads", [2, 3])
+def test_the_threads_setting_embeds_that_many_batches_at_once(
+        cache: Path, embedder: Embedder, threads: int, monkeypatch: pytest.MonkeyPatch):
     import onnxruntime
 
-    opened = []
+    from hearth.memory.embedder import _Model
+
+    sessions = []
 
     class Recorded(onnxruntime.InferenceSession):
         def __init__(self, path, options, **kwargs):
-            opened.append(options)
+            sessions.append(options)
             super().__init__(path, options, **kwargs)
 
+    # Each batch waits until every thread has one: run one after another, they never would.
+    together = threading.Barrier(threads, timeout=10)
+    embed_batch = _Model._embed_batch
+
+    def waiting(self, token_ids):
+        together.wait()
+        return embed_batch(self, token_ids)
+
     monkeypatch.setattr(onnxruntime, "InferenceSession", Recorded)
-    monkeypatch.setenv("HEARTH_EMBEDDER_THREADS", "3")
-    Embedder(cache).embed(["hello"])
-    Embedder(cache, threads=2).embed(["hello"])
-    assert [o.intra_op_num_threads for o in opened] == [3, 2]
-    assert {o.get_session_config_entry("session.intra_op.allow_spinning") for o in opened} == {"0"}
+    monkeypatch.setattr(_Model, "_embed_batch", waiting)
+    monkeypatch.setenv("HEARTH_EMBEDDER_THREADS", str(threads))
+    texts = SENTENCES[:threads]
+    vectors = Embedder(cache).embed(texts)
+    assert [o.intra_op_num_threads for o in sessions] == [1]
+    monkeypatch.setattr(_Model, "_embed_batch", embed_batch)
+    np.testing.assert_allclose(vectors, embedder.embed(texts), atol=1e-6)
 
 
 @pytest.mark.parametrize(("engine", "engine_threads", "cores", "expected"), [
