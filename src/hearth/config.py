@@ -15,6 +15,11 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_CHAT_MODEL = "qwen2.5-coder-0.5b-instruct"
+# Engines that compute on this machine's cores (``upstream`` sends the work elsewhere).
+LOCAL_ENGINES = frozenset({"llamacpp"})
+# The embedder's threads each embed some of a message's statements (``hearth.memory.embedder``):
+# a message rarely has more than 4 (LoCoMo dev: 4 at p95), and more threads would only wait.
+MAX_EMBEDDER_THREADS = 4
 
 
 def _default_home() -> Path:
@@ -64,6 +69,10 @@ class Settings(BaseSettings):
                                        "upstream batches them itself, so this is far above "
                                        "parallel.")
 
+    embedder_threads: int | None = Field(
+        default=None, ge=1, description="Threads that embed memories at once; default: "
+                                        "the cores a local engine leaves free (at least 1, at "
+                                        f"most {MAX_EMBEDDER_THREADS}).")
     embedder_cache: Path | None = Field(
         default=None, description="Folder for the embedding model's ONNX file, built from the "
                                   "installed package on first use; default: models_dir.")
@@ -77,5 +86,24 @@ class Settings(BaseSettings):
         return self.embedder_cache or self.models_dir
 
     @property
+    def resolved_embedder_threads(self) -> int:
+        """``embedder_threads``, or the cores a local engine leaves free.
+
+        llama.cpp keeps ``threads`` cores busy while it generates (the default: all of them),
+        and a thread taken from it stalls the others at every layer, so beside it the embedder
+        gets one thread. With no local engine (``upstream``), the memory worker has the cores.
+        """
+        if self.embedder_threads is not None:
+            return self.embedder_threads
+        engine_threads = self.threads if self.engine in LOCAL_ENGINES else 0
+        return embedder_threads_beside(engine_threads)
+
+    @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'hearth.db'}"
+
+
+def embedder_threads_beside(engine_threads: int) -> int:
+    """The embedder's threads when a local engine uses ``engine_threads`` of the cores."""
+    free = (os.cpu_count() or 1) - engine_threads
+    return max(1, min(MAX_EMBEDDER_THREADS, free))

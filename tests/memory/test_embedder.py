@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from hearth.config import MAX_EMBEDDER_THREADS, Settings
 from hearth.memory import onnx_export
 from hearth.memory.embedder import BATCH_SIZE, DIMENSIONS, Embedder, model_dir
 
@@ -124,3 +126,51 @@ def test_batched_texts_get_the_vectors_they_get_alone(embedder: Embedder):
     assert len(texts) > BATCH_SIZE
     alone = np.stack([embedder.embed_one(text) for text in texts])
     np.testing.assert_allclose(embedder.embed(texts), alone, atol=1e-5)
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_the_threads_setting_embeds_that_many_batches_at_once(
+        cache: Path, embedder: Embedder, threads: int, monkeypatch: pytest.MonkeyPatch):
+    import onnxruntime
+
+    from hearth.memory.embedder import _Model
+
+    sessions = []
+
+    class Recorded(onnxruntime.InferenceSession):
+        def __init__(self, path, options, **kwargs):
+            sessions.append(options)
+            super().__init__(path, options, **kwargs)
+
+    # Each batch waits until every thread has one: run one after another, they never would.
+    together = threading.Barrier(threads, timeout=10)
+    embed_batch = _Model._embed_batch
+
+    def waiting(self, token_ids):
+        together.wait()
+        return embed_batch(self, token_ids)
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", Recorded)
+    monkeypatch.setattr(_Model, "_embed_batch", waiting)
+    monkeypatch.setenv("HEARTH_EMBEDDER_THREADS", str(threads))
+    texts = SENTENCES[:threads]
+    vectors = Embedder(cache).embed(texts)
+    assert [o.intra_op_num_threads for o in sessions] == [1]
+    monkeypatch.setattr(_Model, "_embed_batch", embed_batch)
+    np.testing.assert_allclose(vectors, embedder.embed(texts), atol=1e-6)
+
+
+@pytest.mark.parametrize(("engine", "engine_threads", "cores", "expected"), [
+    ("llamacpp", 8, 8, 1),   # the engine has every core: one thread beside it
+    ("llamacpp", 6, 8, 2),   # it leaves two free
+    ("upstream", 8, 8, MAX_EMBEDDER_THREADS),  # nothing local: the cores, up to the cap
+    ("upstream", 2, 2, 2),
+])
+def test_the_embedder_takes_the_cores_a_local_engine_leaves_free(
+        engine: str, engine_threads: int, cores: int, expected: int,
+        monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
+    settings = Settings(engine=engine, threads=engine_threads)
+    assert settings.resolved_embedder_threads == expected
+    assert Settings(engine=engine, threads=engine_threads,
+                    embedder_threads=3).resolved_embedder_threads == 3

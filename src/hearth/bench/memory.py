@@ -18,7 +18,8 @@ provenance of the memories returned:
 
 Figures are averaged over questions, overall and per category. Two baselines over raw turns
 (``hearth.bench.baselines``: BM25 and MiniLM cosine) are scored the same way in the same run.
-Also timed: each ``remember`` call (ingest per turn) and each ``recall(limit=10)`` call.
+Also timed: each ``remember`` call (ingest per turn) and each ``recall(limit=10)`` call. No
+engine runs here, so the embedder has the threads of a deployment without a local one.
 
 **Scale**: recall latency with N synthetic memories for each of 10 users (``run_scale``).
 """
@@ -316,11 +317,20 @@ class BaselineSystem:
                 for t in self.retriever.search(question, k)]
 
 
+def embedder_threads() -> int:
+    """The embedder's threads here: as configured, else those of a deployment without a local
+    engine (``Settings.resolved_embedder_threads``), since no engine runs in this benchmark."""
+    from hearth.config import Settings, embedder_threads_beside
+
+    return Settings().embedder_threads or embedder_threads_beside(0)
+
+
 @contextmanager
 def hearth_system(folder: Path) -> Iterator[ServiceSystem]:
     """Production's memory service on a fresh SQLite database in ``folder``; memories are
     rendered (and counted against the budget) as the system prompt shows them
     (``hearth.memory.recall.render_memories``): a line each, under a line per day."""
+    from hearth.memory.embedder import Embedder
     from hearth.memory.recall import day_heading
     from hearth.memory.service import MemoryService
     from hearth.store import conversations
@@ -345,7 +355,7 @@ def hearth_system(folder: Path) -> Iterator[ServiceSystem]:
                          ref=turn.dia_id, excerpt=turn.text)
 
     try:
-        service = MemoryService(db)
+        service = MemoryService(db, Embedder(threads=embedder_threads()))
         service.embedder.embed(["warm up"])  # load the model before anything is timed
         yield ServiceSystem(service, record=record,
                             heading=lambda hit: day_heading(hit.memory))
@@ -438,7 +448,8 @@ def run_dataset(conversations: Sequence[Conversation], folder: Path,
         "settings": {"recall_limit": RECALL_LIMIT, "ranks": list(RANKS),
                      "budget_tokens": BUDGET_TOKENS, "budget_pool": BUDGET_POOL,
                      "tokenizer": getattr(count, "name", repr(count)),
-                     "now": "the conversation's last session time"},
+                     "now": "the conversation's last session time",
+                     "embedder_threads": embedder_threads()},
         "wall_s": wall,
         "systems": summaries,
         "goals": dataset_goals(summaries.get("hearth"), wall),

@@ -10,7 +10,7 @@ can never disagree with it, and a delete removes the row from all of them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -137,12 +137,12 @@ def _load(session: Session, memory_id: int, owner: Owner) -> Memory:
 
 
 def _add_sources(session: Session, memory_id: int, owner: Owner,
-                 sources: Iterable[SourceRef]) -> None:
-    for source in sources:
-        session.add(MemorySource(memory_id=memory_id, org_id=owner.org_id,
-                                 user_id=owner.user_id, message_id=source.message_id,
-                                 conversation_id=source.conversation_id, ref=source.ref,
-                                 excerpt=source.excerpt))
+                 sources: Sequence[SourceRef]) -> None:
+    if sources:
+        session.connection().execute(insert(MemorySource.__table__), [
+            {"memory_id": memory_id, "org_id": owner.org_id, "user_id": owner.user_id,
+             "message_id": s.message_id, "conversation_id": s.conversation_id, "ref": s.ref,
+             "excerpt": s.excerpt} for s in sources])
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -165,18 +165,24 @@ def add_memory_in(session: Session, owner: Owner, *, kind: str, text: str,
                   subject: str | None = None,
                   valid_from: datetime | None = None, importance: float = 0.5,
                   pinned: bool = False, sources: Iterable[SourceRef] = ()) -> MemoryRecord:
-    """``add_memory`` inside a caller's transaction (consolidation writes several at once)."""
+    """``add_memory`` inside a caller's transaction (consolidation writes several at once).
+
+    The rows are inserted on the session's connection, past the ORM: consolidation writes
+    while it holds the write lock, and the ORM's bookkeeping of an insert took longer than the
+    insert itself (0.5 ms against 0.2).
+    """
     now = utcnow()
-    row = Memory(org_id=owner.org_id, user_id=owner.user_id, kind=kind, text=text,
-                 subject=subject, observed_at=observed_at, valid_from=valid_from, valid_to=None,
-                 importance=importance, pinned=pinned, created_at=now, updated_at=now)
-    session.add(row)
-    session.flush()
-    sources = list(sources)
-    _add_sources(session, row.id, owner, sources)
-    _search_index(session).index_new(session, owner, [IndexEntry(row.id, text, embedding)])
-    session.flush()
-    return replace(_record(row), sources=tuple(sources))  # as given: no need to read them back
+    row = {"org_id": owner.org_id, "user_id": owner.user_id, "kind": kind, "text": text,
+           "subject": subject, "observed_at": observed_at, "valid_from": valid_from,
+           "valid_to": None, "importance": importance, "pinned": pinned, "superseded_by": None,
+           "created_at": now, "updated_at": now}
+    table = Memory.__table__
+    memory_id = session.connection().execute(insert(table).returning(table.c.id),
+                                             row).scalar_one()
+    sources = tuple(sources)
+    _add_sources(session, memory_id, owner, sources)
+    _search_index(session).index_new(session, owner, [IndexEntry(memory_id, text, embedding)])
+    return MemoryRecord(id=memory_id, **row, sources=sources)  # as given: none read back
 
 
 @dataclass(frozen=True)
