@@ -114,13 +114,15 @@ def test_get_many_keeps_the_order_asked_brings_sources_and_skips_other_owners(
 ) -> None:
     first = store.add_memory(db, ANNA, kind="fact", text="Anna keeps bees", embedding=unit(1),
                              observed_at=WHEN, sources=[SourceRef(ref="a"), SourceRef(ref="b")])
+    store.update_memory(db, ANNA, first.id, pinned=True, importance=0.9)
     second = add(db, ANNA, "Anna sells honey", 2)
     bens = add(db, BEN, "Ben buys honey", 3)
 
     found = store.get_many(db, ANNA, [second, bens, first.id])
 
     assert [m.id for m in found] == [second, first.id]
-    assert found[1] == store.get_memory(db, ANNA, first.id)
+    assert found[1] == store.get_memory(db, ANNA, first.id)  # every field, times in UTC
+    assert found[1].pinned is True and found[1].observed_at.tzinfo is not None
     assert [s.ref for s in found[1].sources] == ["a", "b"]
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, select, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from hearth.errors import NotFound
@@ -82,20 +83,6 @@ def _owned(statement: Any, owner: Owner) -> Any:
     return statement.where(Memory.org_id == owner.org_id, Memory.user_id == owner.user_id)
 
 
-def _owned_with_ids(statement: Any, owner: Owner, ids: Sequence[int]) -> Any:
-    """``_owned`` for rows named by id: the primary key finds them, the owner only checks them.
-
-    Compared as ``org_id || ''``, the owner cannot be looked up in its index, which SQLite
-    would otherwise prefer to an id list and read every one of the owner's rows through
-    (30 ms instead of 0.6 ms for 100 ids among 100,000 memories).
-    """
-    return statement.where(Memory.id.in_(list(ids)), Memory.org_id + "" == owner.org_id,
-                           Memory.user_id + "" == owner.user_id)
-
-
-# Mapped attributes, not table columns, so that reading them flushes the session's pending
-# changes first, as loading ORM objects does.
-_MEMORY_COLUMNS = tuple(getattr(Memory, c.key) for c in Memory.__table__.columns)
 _SOURCE_COLUMNS = (MemorySource.memory_id, MemorySource.message_id,
                    MemorySource.conversation_id, MemorySource.ref, MemorySource.excerpt)
 
@@ -111,6 +98,43 @@ def _record(row: Memory | Row[Any], sources: Iterable[Any] = ()) -> MemoryRecord
         sources=tuple(SourceRef(s.message_id, s.conversation_id, s.ref, s.excerpt)
                       for s in sources),
     )
+
+
+# ``get_many`` in plain SQL: recall reads a hundred memories per question, and SQLAlchemy's
+# per-value result processing was a third of its time (100 of 100,000 memories: 9.5 ms,
+# 5.9 ms in plain SQL). The primary key finds the rows and the owner only checks them:
+# compared as ``org_id || ''``, the owner cannot be looked up in its index, which SQLite would
+# otherwise prefer to an id list and read every one of the owner's rows through (30 ms
+# instead of 0.6 ms for 100 ids among 100,000 memories).
+_MANY_MEMORIES = sql_text(
+    "SELECT id, org_id, user_id, kind, text, subject, observed_at, valid_from, valid_to, "
+    "importance, pinned, superseded_by, created_at, updated_at FROM memories "
+    "WHERE id IN :ids AND org_id || '' = :org AND user_id || '' = :user",
+).bindparams(bindparam("ids", expanding=True))
+_MANY_SOURCES = sql_text(
+    "SELECT memory_id, message_id, conversation_id, ref, excerpt FROM memory_sources "
+    "WHERE memory_id IN :ids ORDER BY id").bindparams(bindparam("ids", expanding=True))
+
+
+def _utc(value: datetime | str | None) -> datetime | None:
+    """A stored time as an aware UTC datetime: SQLite gives the naive UTC text that
+    ``UTCDateTime`` wrote, PostgreSQL an aware datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _plain_record(row: Row[Any], sources: Iterable[SourceRef]) -> MemoryRecord:
+    """A ``MemoryRecord`` from a row of ``_MANY_MEMORIES``."""
+    (memory_id, org_id, user_id, kind, text, subject, observed_at, valid_from, valid_to,
+     importance, pinned, superseded_by, created_at, updated_at) = row
+    return MemoryRecord(
+        id=memory_id, org_id=org_id, user_id=user_id, kind=kind, text=text, subject=subject,
+        observed_at=_utc(observed_at), valid_from=_utc(valid_from), valid_to=_utc(valid_to),
+        importance=importance, pinned=bool(pinned), superseded_by=superseded_by,
+        created_at=_utc(created_at), updated_at=_utc(updated_at), sources=tuple(sources))
 
 
 def _not_found(memory_id: int) -> NotFound:
@@ -325,11 +349,14 @@ def get_many_in(session: Session, owner: Owner, ids: Sequence[int]) -> list[Memo
     """``get_many`` inside a caller's transaction."""
     if not ids:
         return []
-    # Rows of columns rather than ORM objects: recall reads a hundred at a time.
-    rows = {r.id: r for r in session.execute(
-        _owned_with_ids(select(*_MEMORY_COLUMNS), owner, ids))}
-    sources = _sources_of(session, list(rows))
-    return [_record(rows[i], sources[i]) for i in ids if i in rows]
+    session.flush()  # plain SQL below does not flush the session's pending changes itself
+    parameters = {"ids": list(ids), "org": owner.org_id, "user": owner.user_id}
+    rows = {r[0]: r for r in session.execute(_MANY_MEMORIES, parameters)}
+    sources: dict[int, list[SourceRef]] = {i: [] for i in rows}
+    if rows:
+        for memory_id, *source in session.execute(_MANY_SOURCES, {"ids": list(rows)}):
+            sources[memory_id].append(SourceRef(*source))
+    return [_plain_record(rows[i], sources[i]) for i in ids if i in rows]
 
 
 def list_memories(db: Database, owner: Owner, *, include_superseded: bool = False,
