@@ -434,7 +434,8 @@ def vector_search(db: Database, owner: Owner, embedding: Sequence[float] | np.nd
     Superseded memories are indexed too (history stays searchable); callers filter.
     """
     with db.session() as session:
-        return vector_search_in(session, owner, embedding, limit=limit)
+        return _search_index(session).nearest(session, owner, embedding, limit,
+                                              committed_only=True)
 
 
 def vector_search_in(session: Session, owner: Owner, embedding: Sequence[float] | np.ndarray,

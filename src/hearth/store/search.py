@@ -59,8 +59,10 @@ class SearchIndex(Protocol):
         best first, superseded memories included."""
 
     def nearest(self, session: Session, owner: Owner, embedding: Embedding, limit: int,
-                compared: int | None = None) -> list[tuple[int, float]]:
+                compared: int | None = None, *, committed_only: bool = False,
+                ) -> list[tuple[int, float]]:
         """(memory id, cosine similarity) of the owner's nearest memories, best first.
 
         ``compared``: how many candidates an approximate index compares exactly (None: its
-        default); an exact index ignores it."""
+        default); an exact index ignores it. ``committed_only``: the session has written
+        nothing, so the index may also read through connections of its own."""

@@ -69,7 +69,8 @@ def fulltext(session: Session, owner: Owner, words: list[str],
 
 
 def nearest(session: Session, owner: Owner, embedding: Embedding, limit: int,
-            compared: int | None = None) -> list[tuple[int, float]]:
+            compared: int | None = None, *, committed_only: bool = False,
+            ) -> list[tuple[int, float]]:
     query = sql(
         "SELECT memory_id, embedding <=> :embedding AS distance FROM memories_vec "
         "WHERE org_id = :org_id AND user_id = :user_id ORDER BY distance LIMIT :limit"

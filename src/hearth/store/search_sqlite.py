@@ -21,13 +21,17 @@ of memories, the whole 60 on 88% (the scale benchmark's synthetic memories).
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
-from sqlalchemy import bindparam
+from sqlalchemy import Engine, TextClause, bindparam
 from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
 
 from hearth.store.owner import Owner
 from hearth.store.search import Embedding, IndexEntry
@@ -57,7 +61,7 @@ PREFILTER = 400  # candidates rescored; at least RESCORED_PER_RESULT per result 
 RESCORED_PER_RESULT = 4
 
 
-def _candidates_query(shards: int) -> str:
+def _candidates_query(shards: range) -> str:
     """Nearest by sign bits in every shard, then ranked by cosine distance of the floats.
 
     Each shard's search computes its candidates' distances itself: gathered first (a ``WITH``)
@@ -67,11 +71,17 @@ def _candidates_query(shards: int) -> str:
     coarse = " UNION ALL ".join(
         "SELECT memory_id, vec_distance_cosine(embedding, :e) AS distance FROM memories_vec "
         "WHERE bits MATCH vec_quantize_binary(:e) "
-        f"AND k = :k AND owner = :o AND shard = {shard}" for shard in range(shards))
+        f"AND k = :k AND owner = :o AND shard = {shard}" for shard in shards)
     return f"SELECT memory_id, distance FROM ({coarse}) ORDER BY distance LIMIT :limit"
 
 
-_NEAREST = sql(_candidates_query(SHARDS))
+_NEAREST = sql(_candidates_query(range(SHARDS)))
+# A search that may read through a connection of its own searches half the shards in another
+# thread: SQLite lets go of the GIL, so on two cores the two halves cost about one (recall at
+# 100,000 memories per owner: p50 45.7 to 40.6 ms).
+_NEAREST_HALVES = (sql(_candidates_query(range(SHARDS // 2))),
+                   sql(_candidates_query(range(SHARDS // 2, SHARDS))))
+_OTHER_HALVES = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hearth-vector")
 
 
 def _vector_blob(embedding: Embedding) -> bytes:
@@ -182,10 +192,25 @@ def fulltext(session: Session, owner: Owner, words: list[str],
     return [(int(rowid) & _ID_MASK, float(score)) for rowid, score in rows]
 
 
+def _read(engine: Engine, statement: TextClause, parameters: dict[str, Any]) -> list[Any]:
+    with engine.connect() as connection:
+        return list(connection.execute(statement, parameters))
+
+
 def nearest(session: Session, owner: Owner, embedding: Embedding, limit: int,
-            compared: int | None = None) -> list[tuple[int, float]]:
+            compared: int | None = None, *, committed_only: bool = False,
+            ) -> list[tuple[int, float]]:
     wanted = compared if compared is not None else PREFILTER
     per_shard = math.ceil(max(wanted, RESCORED_PER_RESULT * limit) / SHARDS)
-    rows = session.execute(_NEAREST, {"e": _vector_blob(embedding), "k": per_shard,
-                                      "o": owner.key, "limit": limit})
+    parameters = {"e": _vector_blob(embedding), "k": per_shard, "o": owner.key,
+                  "limit": limit}
+    engine = session.get_bind()
+    # An in-memory database has one connection, which two threads must not share.
+    if not committed_only or isinstance(engine.pool, StaticPool):
+        rows = list(session.execute(_NEAREST, parameters))
+    else:
+        first, second = _NEAREST_HALVES
+        other = _OTHER_HALVES.submit(_read, engine, second, parameters)
+        mine = list(session.execute(first, parameters))
+        rows = list(heapq.merge(mine, other.result(), key=lambda row: row[1]))[:limit]
     return [(int(i), 1.0 - float(d)) for i, d in rows]
