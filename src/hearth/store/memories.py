@@ -83,20 +83,14 @@ def _owned(statement: Any, owner: Owner) -> Any:
     return statement.where(Memory.org_id == owner.org_id, Memory.user_id == owner.user_id)
 
 
-_SOURCE_COLUMNS = (MemorySource.memory_id, MemorySource.message_id,
-                   MemorySource.conversation_id, MemorySource.ref, MemorySource.excerpt)
-
-
-def _record(row: Memory | Row[Any], sources: Iterable[Any] = ()) -> MemoryRecord:
-    """A plain view of a memory, from an ORM object or a row of its columns."""
+def _record(row: Memory, sources: Iterable[SourceRef] = ()) -> MemoryRecord:
+    """A plain view of a memory loaded as an ORM object."""
     return MemoryRecord(
         id=row.id, org_id=row.org_id, user_id=row.user_id, kind=row.kind, text=row.text,
         subject=row.subject, observed_at=row.observed_at, valid_from=row.valid_from,
         valid_to=row.valid_to,
         importance=row.importance, pinned=row.pinned, superseded_by=row.superseded_by,
-        created_at=row.created_at, updated_at=row.updated_at,
-        sources=tuple(SourceRef(s.message_id, s.conversation_id, s.ref, s.excerpt)
-                      for s in sources),
+        created_at=row.created_at, updated_at=row.updated_at, sources=tuple(sources),
     )
 
 
@@ -111,7 +105,7 @@ _MANY_MEMORIES = sql_text(
     "importance, pinned, superseded_by, created_at, updated_at FROM memories "
     "WHERE id IN :ids AND org_id || '' = :org AND user_id || '' = :user",
 ).bindparams(bindparam("ids", expanding=True))
-_MANY_SOURCES = sql_text(
+_SOURCES_OF = sql_text(
     "SELECT memory_id, message_id, conversation_id, ref, excerpt FROM memory_sources "
     "WHERE memory_id IN :ids ORDER BY id").bindparams(bindparam("ids", expanding=True))
 
@@ -142,14 +136,12 @@ def _not_found(memory_id: int) -> NotFound:
                     param="memory_id", code="memory_not_found")
 
 
-def _sources_of(session: Session, ids: list[int]) -> dict[int, list[Row[Any]]]:
-    """The provenance of each memory, oldest first, as plain rows (no ORM objects to build)."""
-    found: dict[int, list[Row[Any]]] = {i: [] for i in ids}
+def _sources_of(session: Session, ids: list[int]) -> dict[int, list[SourceRef]]:
+    """The provenance of each memory, oldest first."""
+    found: dict[int, list[SourceRef]] = {i: [] for i in ids}
     if ids:
-        rows = session.execute(select(*_SOURCE_COLUMNS)
-                               .where(MemorySource.memory_id.in_(ids)).order_by(MemorySource.id))
-        for row in rows:
-            found[row.memory_id].append(row)
+        for memory_id, *source in session.execute(_SOURCES_OF, {"ids": ids}):
+            found[memory_id].append(SourceRef(*source))
     return found
 
 
@@ -160,13 +152,18 @@ def _load(session: Session, memory_id: int, owner: Owner) -> Memory:
     return row
 
 
+def _source_row(memory_id: int, owner: Owner, source: SourceRef) -> dict[str, Any]:
+    """A ``memory_sources`` row, as an insert takes it."""
+    return {"memory_id": memory_id, "org_id": owner.org_id, "user_id": owner.user_id,
+            "message_id": source.message_id, "conversation_id": source.conversation_id,
+            "ref": source.ref, "excerpt": source.excerpt}
+
+
 def _add_sources(session: Session, memory_id: int, owner: Owner,
                  sources: Sequence[SourceRef]) -> None:
     if sources:
-        session.connection().execute(insert(MemorySource.__table__), [
-            {"memory_id": memory_id, "org_id": owner.org_id, "user_id": owner.user_id,
-             "message_id": s.message_id, "conversation_id": s.conversation_id, "ref": s.ref,
-             "excerpt": s.excerpt} for s in sources])
+        session.connection().execute(insert(MemorySource.__table__),
+                                     [_source_row(memory_id, owner, s) for s in sources])
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -234,10 +231,7 @@ def add_memories_bulk(db: Database, owner: Owner, batch: Sequence[NewMemory]) ->
              "valid_from": m.observed_at, "valid_to": None, "importance": m.importance,
              "pinned": False, "created_at": now, "updated_at": now}
             for m in batch]))
-        sources = [{"memory_id": i, "org_id": owner.org_id, "user_id": owner.user_id,
-                    "message_id": s.message_id, "conversation_id": s.conversation_id,
-                    "ref": s.ref, "excerpt": s.excerpt}
-                   for i, m in zip(ids, batch) for s in m.sources]
+        sources = [_source_row(i, owner, s) for i, m in zip(ids, batch) for s in m.sources]
         if sources:
             session.execute(insert(MemorySource), sources)
         _search_index(session).index_new(
@@ -352,10 +346,7 @@ def get_many_in(session: Session, owner: Owner, ids: Sequence[int]) -> list[Memo
     session.flush()  # plain SQL below does not flush the session's pending changes itself
     parameters = {"ids": list(ids), "org": owner.org_id, "user": owner.user_id}
     rows = {r[0]: r for r in session.execute(_MANY_MEMORIES, parameters)}
-    sources: dict[int, list[SourceRef]] = {i: [] for i in rows}
-    if rows:
-        for memory_id, *source in session.execute(_MANY_SOURCES, {"ids": list(rows)}):
-            sources[memory_id].append(SourceRef(*source))
+    sources = _sources_of(session, list(rows))
     return [_plain_record(rows[i], sources[i]) for i in ids if i in rows]
 
 
