@@ -174,8 +174,8 @@ def _choose(scored: list[RecalledMemory], limit: int,
                 lowered = hit.score * REPEAT_FACTOR
                 heapq.heappush(repeats, (-lowered, order, RecalledMemory(hit.memory, lowered)))
                 continue
-        else:
-            hit = heapq.heappop(repeats)[2]
+        else:  # a repeat: its messages are all cited already
+            hit, messages = heapq.heappop(repeats)[2], frozenset()
         # What the memory adds to ``render_memories``: its line, and its day's if new.
         day = day_heading(hit.memory)
         cost = approx_tokens(hit.memory.text + "\n") + (
@@ -184,6 +184,6 @@ def _choose(scored: list[RecalledMemory], limit: int,
             continue
         spent += cost
         days.add(day)
-        cited |= _messages(hit.memory)
+        cited |= messages
         chosen.append(hit)
     return chosen
