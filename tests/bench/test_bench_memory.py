@@ -88,7 +88,7 @@ def test_loader_reads_turns_in_order_with_their_session_time(dataset: Path) -> N
     assert wrapped.turns[0].said_at == datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
     assert wrapped.turns[3].said_at == datetime(2023, 6, 2, 10, 5, tzinfo=UTC)
     assert [t.session for t in wrapped.turns] == [1, 1, 1, 2, 2]
-    assert wrapped.turns[2].image_caption == "a photo of a cat on a sofa"
+    assert wrapped.turns[2].text == "Look at this."  # an image turn is its text alone
     # session_3 has a time but no turns: it is not a session, and not "now".
     assert wrapped.last_time == datetime(2023, 6, 2, 10, 5, tzinfo=UTC)
 
