@@ -155,6 +155,7 @@ def test_search_finds_memories_by_words_and_by_meaning_best_first_with_scores(
 def test_a_search_needs_a_query(client: TestClient) -> None:
     assert_error(client.get("/v1/memories/search", headers=user("eve")), 400, "invalid_request")
     assert_error(client.get("/v1/memories/search", headers=user("eve"), params={"q": ""}), 400)
+    assert_error(client.get("/v1/memories/search", headers=user("eve"), params={"q": "  "}), 400)
 
 
 # -- edit, pin, provenance ---------------------------------------------------------------------

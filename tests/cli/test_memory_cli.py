@@ -107,6 +107,15 @@ def test_search_finds_memories_by_meaning(service: MemoryService) -> None:
     assert "shellfish" not in ok(run("search", "allergy"))
 
 
+def test_a_blank_search_is_refused_with_the_way_to_see_everything(
+        service: MemoryService) -> None:
+    remember(service, LOCAL, "I am allergic to peanuts", "profile")
+
+    output = failed(run("search", "  "))
+
+    assert "hearth memory list" in output and "peanuts" not in output
+
+
 def test_forget_deletes_one_memory_for_good(service: MemoryService) -> None:
     gone = remember(service, LOCAL, "I dislike coriander")
     kept = remember(service, LOCAL, "I like basil")

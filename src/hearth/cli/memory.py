@@ -99,6 +99,8 @@ def search(
     limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
 ) -> None:
     """Find memories the way the assistant recalls them (words, meaning, time)."""
+    if not query.strip():  # it would match nothing and rank every memory by age alone
+        fail("Give words or a question to search for; `hearth memory list` shows them all.")
     with one_line_errors():
         hits = MemoryService(_database()).recall(Owner(org, user), query, limit=limit)
     console = Console()

@@ -84,7 +84,8 @@ async def list_memories(
 @router.get("/v1/memories/search", response_model=SearchResults)
 async def search_memories(
     service: Service, owner: Reader,
-    q: Annotated[str, Query(min_length=1, max_length=2000)],
+    # At least one character that is not a space: a blank query matches nothing.
+    q: Annotated[str, Query(min_length=1, max_length=2000, pattern=r"\S")],
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> SearchResults:
     """The same hybrid recall the assistant uses before it answers."""
