@@ -3,7 +3,8 @@ then lifted by the conversation around each memory.
 
 Each search contributes by rank (reciprocal-rank fusion), so the scales of BM25 and cosine
 never need calibrating against each other. A question that names a time ("last month",
-"in May 2023") boosts memories that happened then.
+"in May 2023") boosts memories that happened then; one asked in the past tense ("What did
+Anna paint?") slightly prefers memories of events, one in the future tense plans.
 
 What answers a question is often said next to what matches it: the answer to a question the
 other party asked, the second half of a story. So a memory also earns part of the score of
@@ -28,7 +29,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from hearth.memory.dates import parse_time_filter
+from hearth.memory.dates import parse_time_filter, sentence_tense
 from hearth.store import memories as store
 from hearth.store.conversations import message_positions
 from hearth.store.db import Database
@@ -41,6 +42,12 @@ IMPORTANCE_WEIGHT = 0.2
 NEIGHBOUR_SPAN = 2  # messages either side that belong to the same exchange
 NEIGHBOUR_WEIGHT = 0.4  # share of the best neighbour's score a memory earns
 REPEAT_FACTOR = 0.6  # score kept by a memory whose messages all back memories chosen
+# The kind of memory that answers a question in each tense, and how much it is preferred.
+# LoCoMo dev (hearth bench memory): recall@10 0.789 to 0.794 (by conversation: 0.762 to
+# 0.762, 0.793 to 0.796, 0.815 to 0.824), within 1,000 tokens unchanged. At 0.2: 0.796, but
+# 0.898 within the budget.
+KIND_FOR_TENSE = {"past": "event", "future": "plan"}
+TENSE_KIND_BOOST = 0.1
 
 Spot = tuple[str, int]  # (conversation id, message position)
 
@@ -84,12 +91,16 @@ def _fuse(*rankings: list[tuple[int, float]]) -> dict[int, float]:
     return fused
 
 
-def _prior(memory: MemoryRecord, now: datetime, window: tuple[datetime, datetime] | None) -> float:
-    """Multiplier from what the memory is, not what it says: time, importance, pin."""
+def _prior(memory: MemoryRecord, now: datetime, window: tuple[datetime, datetime] | None,
+           wanted_kind: str | None = None) -> float:
+    """Multiplier from what the memory is, not what it says: time, importance, pin, and
+    whether it is the kind the question's tense asks for (``KIND_FOR_TENSE``)."""
     age_days = max(0.0, (now - memory.observed_at).total_seconds() / 86400)
     recency = 0.5 ** (age_days / RECENCY_HALF_LIFE_DAYS)
     weight = (1.0 + 0.05 * recency + IMPORTANCE_WEIGHT * memory.importance
               + (0.3 if memory.pinned else 0.0))
+    if memory.kind == wanted_kind:
+        weight *= 1.0 + TENSE_KIND_BOOST
     if window is not None:
         start, end = window
         weight *= 1.6 if start <= memory.observed_at < end else 0.7
@@ -131,12 +142,14 @@ def recall(db: Database, owner: Owner, question: str, embed: Callable[[str], np.
     gives the question's vector."""
     now = now or datetime.now(UTC)
     window = parse_time_filter(question, now)
+    tense = sentence_tense(question)
+    wanted_kind = KIND_FOR_TENSE.get(tense) if tense else None
     by_words = _FULLTEXT_SEARCHES.submit(store.fulltext_search, db, owner, question,
                                          limit=CANDIDATES)
     by_meaning = store.vector_search(db, owner, embed(question), limit=CANDIDATES)
     fused = _fuse(by_words.result(), by_meaning)
     records = [r for r in store.get_many(db, owner, list(fused)) if r.current]
-    own = {r.id: fused[r.id] * _prior(r, now, window) for r in records}
+    own = {r.id: fused[r.id] * _prior(r, now, window, wanted_kind) for r in records}
     lifted = _lift_by_neighbours(own, _spots(db, owner, records))
     scored = sorted((RecalledMemory(r, lifted[r.id]) for r in records),
                     key=lambda hit: hit.score, reverse=True)
