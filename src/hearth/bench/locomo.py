@@ -15,8 +15,8 @@ A turn is what its speaker wrote. Image turns also carry the image's ``blip_capt
 LoCoMo's own retrieval baselines append to the turn ("... and shared a photo of ..."); hearth's
 chat API takes no images, so the benchmark leaves captions out, for every system alike. With
 captions appended to the message as "I shared <caption>." (LoCoMo dev): hearth
-recall@10 0.788 (without: 0.789), within 1,000 tokens 0.909 (0.900), ingest p95 41 ms (34: a
-memory per caption); BM25 recall@10 0.574 (0.570), MiniLM 0.484 (0.505).
+recall@10 0.795 (without: 0.794), within 1,000 tokens 0.908 (0.900), ingest p95 40 ms (33 to
+35: a memory per caption); BM25 recall@10 0.574 (0.570), MiniLM 0.484 (0.505).
 """
 
 from __future__ import annotations
