@@ -96,14 +96,9 @@ class Settings(BaseSettings):
         if self.embedder_threads is not None:
             return self.embedder_threads
         engine_threads = self.threads if self.engine in LOCAL_ENGINES else 0
-        return embedder_threads_beside(engine_threads)
+        free = (os.cpu_count() or 1) - engine_threads
+        return max(1, min(MAX_EMBEDDER_THREADS, free))
 
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'hearth.db'}"
-
-
-def embedder_threads_beside(engine_threads: int) -> int:
-    """The embedder's threads when a local engine uses ``engine_threads`` of the cores."""
-    free = (os.cpu_count() or 1) - engine_threads
-    return max(1, min(MAX_EMBEDDER_THREADS, free))

@@ -318,11 +318,11 @@ class BaselineSystem:
 
 
 def embedder_threads() -> int:
-    """The embedder's threads here: as configured, else those of a deployment without a local
-    engine (``Settings.resolved_embedder_threads``), since no engine runs in this benchmark."""
-    from hearth.config import Settings, embedder_threads_beside
+    """The embedder's threads here: those of a deployment without a local engine (as
+    configured, else the free cores), since no engine runs in this benchmark."""
+    from hearth.config import Settings
 
-    return Settings().embedder_threads or embedder_threads_beside(0)
+    return Settings(engine="upstream").resolved_embedder_threads
 
 
 @contextmanager
