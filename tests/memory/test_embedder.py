@@ -11,7 +11,7 @@ import pytest
 
 from hearth.config import MAX_EMBEDDER_THREADS, Settings
 from hearth.memory import onnx_export
-from hearth.memory.embedder import BATCH_SIZE, DIMENSIONS, Embedder, model_dir
+from hearth.memory.embedder import DIMENSIONS, ROW_TOKENS, Embedder, model_dir
 
 # Well past the model's 256-token window (and its 512 positions).
 LONG = " ".join(f"On day {i} Caroline painted another sunset by the lake." for i in range(60))
@@ -119,17 +119,18 @@ def test_nothing_to_embed_gives_no_rows_without_loading_the_model(
     assert vectors.dtype == np.float32
 
 
-def test_batched_texts_get_the_vectors_they_get_alone(embedder: Embedder):
-    # More than one batch, of mixed lengths, so that rows are sorted, padded and put back.
-    texts = [f"{sentence} ({i})" for i in range(BATCH_SIZE // len(SENTENCES) + 2)
-             for sentence in SENTENCES[:-1]] + [LONG]
-    assert len(texts) > BATCH_SIZE
+def test_packed_texts_get_the_vectors_they_get_alone(embedder: Embedder):
+    # Texts of mixed lengths filling several rows, so that they are packed, spread over the
+    # rows and put back in order.
+    texts = [f"{sentence} ({i})" for i in range(12) for sentence in SENTENCES[:-1]] + [LONG]
+    encodings = embedder._load()._tokenizer.encode_batch(texts)
+    assert sum(len(encoding.ids) for encoding in encodings) > 3 * ROW_TOKENS
     alone = np.stack([embedder.embed_one(text) for text in texts])
     np.testing.assert_allclose(embedder.embed(texts), alone, atol=1e-5)
 
 
 @pytest.mark.parametrize("threads", [2, 3])
-def test_the_threads_setting_embeds_that_many_batches_at_once(
+def test_the_threads_setting_embeds_that_many_rows_at_once(
         cache: Path, embedder: Embedder, threads: int, monkeypatch: pytest.MonkeyPatch):
     import onnxruntime
 
@@ -142,21 +143,21 @@ def test_the_threads_setting_embeds_that_many_batches_at_once(
             sessions.append(options)
             super().__init__(path, options, **kwargs)
 
-    # Each batch waits until every thread has one: run one after another, they never would.
+    # Each row waits until every thread has one: run one after another, they never would.
     together = threading.Barrier(threads, timeout=10)
-    embed_batch = _Model._embed_batch
+    embed_row = _Model._embed_row
 
     def waiting(self, token_ids):
         together.wait()
-        return embed_batch(self, token_ids)
+        return embed_row(self, token_ids)
 
     monkeypatch.setattr(onnxruntime, "InferenceSession", Recorded)
-    monkeypatch.setattr(_Model, "_embed_batch", waiting)
+    monkeypatch.setattr(_Model, "_embed_row", waiting)
     monkeypatch.setenv("HEARTH_EMBEDDER_THREADS", str(threads))
     texts = SENTENCES[:threads]
     vectors = Embedder(cache).embed(texts)
     assert [o.intra_op_num_threads for o in sessions] == [1]
-    monkeypatch.setattr(_Model, "_embed_batch", embed_batch)
+    monkeypatch.setattr(_Model, "_embed_row", embed_row)
     np.testing.assert_allclose(vectors, embedder.embed(texts), atol=1e-6)
 
 

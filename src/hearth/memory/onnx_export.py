@@ -23,7 +23,10 @@ from pathlib import Path
 RECIPE = {
     "exporter": "torch.onnx.export (TorchScript)",
     "opset": 17,
-    "inputs": ["input_ids", "attention_mask", "token_type_ids"],
+    "inputs": ["input_ids", "attention_mask", "position_ids"],
+    # Several texts run as one row: attention_mask is [batch, tokens, tokens], 1 where two
+    # tokens belong to the same text, and position_ids count from 0 in each text.
+    "packing": "block-diagonal attention_mask, position_ids per text",
     "output": "last_hidden_state",
     "weights": "float32",
 }
@@ -70,13 +73,19 @@ def _export(source: Path, target: Path) -> None:
             self.bert = bert
 
         # Keywords, not positions: BertModel's positional order is not the ONNX input order.
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                             token_type_ids=token_type_ids).last_hidden_state
+        # A mask with a query axis is taken as it is (one head axis added): a text's tokens
+        # see that text only. Token types are all 0 for a single sentence.
+        def forward(self, input_ids, attention_mask, position_ids):
+            return self.bert(input_ids=input_ids, attention_mask=attention_mask[:, None].bool(),
+                             token_type_ids=torch.zeros_like(input_ids),
+                             position_ids=position_ids).last_hidden_state
 
-    # "[CLS] hello world [SEP]" and a shorter, padded row: the trace must keep the mask.
-    input_ids = torch.tensor([[101, 7592, 2088, 102], [101, 7592, 102, 0]])
-    example = (input_ids, (input_ids != 0).long(), torch.zeros_like(input_ids))
+    # "[CLS] hello world [SEP]" and "[CLS] hello [SEP]" in one row: the trace must keep the
+    # mask and the positions.
+    input_ids = torch.tensor([[101, 7592, 2088, 102, 101, 7592, 102]])
+    text = torch.tensor([0, 0, 0, 0, 1, 1, 1])
+    mask = (text[:, None] == text[None, :]).long()[None]
+    example = (input_ids, mask, torch.tensor([[0, 1, 2, 3, 0, 1, 2]]))
     model = LastHiddenState(AutoModel.from_pretrained(str(source)).eval())
     with torch.no_grad(), warnings.catch_warnings():
         # The tracer's notices about Python conditions in transformers' code: the tests compare
@@ -84,6 +93,9 @@ def _export(source: Path, target: Path) -> None:
         warnings.simplefilter("ignore")
         torch.onnx.export(model, example, str(target), input_names=INPUTS,
                           output_names=[RECIPE["output"]],
-                          dynamic_axes={name: {0: "batch", 1: "sequence"}
-                                        for name in [*INPUTS, RECIPE["output"]]},
+                          dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
+                                        "attention_mask": {0: "batch", 1: "tokens",
+                                                           2: "tokens"},
+                                        "position_ids": {0: "batch", 1: "tokens"},
+                                        RECIPE["output"]: {0: "batch", 1: "tokens"}},
                           opset_version=RECIPE["opset"], dynamo=False)
