@@ -88,6 +88,23 @@ def test_the_file_name_changes_with_the_recipe(cache: Path, monkeypatch: pytest.
     assert onnx_export.onnx_file(model_dir(), cache) != model_file
 
 
+def test_an_export_deletes_the_files_of_other_recipes_and_keeps_the_rest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    def build(source: Path, target: Path) -> None:  # the export itself is tested above
+        target.write_bytes(b"onnx")
+
+    monkeypatch.setattr(onnx_export, "_export", build)
+    stale = tmp_path / "all-minilm-l6-v2-000000000000-00000000.onnx"
+    unrelated = [tmp_path / "other-model.onnx", tmp_path / "all-minilm-l6-v2-notes.txt"]
+    for path in [stale, *unrelated]:
+        path.write_bytes(b"old")
+    target = onnx_export.onnx_file(model_dir(), tmp_path)
+    onnx_export.export(model_dir(), target)
+    assert target.read_bytes() == b"onnx"
+    assert not stale.exists()
+    assert all(path.read_bytes() == b"old" for path in unrelated)
+
+
 def test_a_model_file_cut_short_is_exported_again(cache: Path, embedder: Embedder,
                                                   tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch,

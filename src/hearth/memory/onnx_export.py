@@ -47,7 +47,9 @@ def export(source: Path, target: Path) -> None:
     """Build ``target`` from the safetensors in ``source`` (a few seconds).
 
     The file appears whole or not at all: it is written next to ``target`` and renamed, so a
-    second process starting at the same time never reads half of it.
+    second process starting at the same time never reads half of it. Files built from other
+    weights or by another recipe are deleted then (90 MB each): nothing of this version reads
+    them, and a process still running on one has it loaded already.
     """
     print(f"hearth: exporting the embedding model to {target} (once, a few seconds)",
           file=sys.stderr, flush=True)
@@ -56,6 +58,9 @@ def export(source: Path, target: Path) -> None:
         built = Path(tmp) / target.name
         _export(source, built)
         os.replace(built, target)
+    for stale in target.parent.glob(f"{_NAME}-*.onnx"):
+        if stale != target:
+            stale.unlink(missing_ok=True)
 
 
 def _export(source: Path, target: Path) -> None:
