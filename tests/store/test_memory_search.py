@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from sqlalchemy import event
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
@@ -237,6 +238,31 @@ def test_sqlite_ranks_the_rarest_words_when_ranking_all_would_cost_too_much(
     assert found(db, ANNA, "Which oak tree did Anna plant?") == [oak]
     assert found(db, ANNA, "Did Anna plant a tree?") == []
     assert found(db, BEN, "oak") == []
+
+
+def test_writing_several_memories_in_one_transaction_reads_the_owner_number_once(
+    sqlite_db: Database,
+) -> None:
+    add(sqlite_db, ANNA, "Anna's first memory gives her a number", 1)
+    lookups = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.startswith("SELECT number FROM memory_owners"):
+            lookups.append(parameters)
+
+    with sqlite_db.locked_session() as session:
+        event.listen(session.connection().engine, "before_cursor_execute", count)
+        try:
+            for n in range(3):
+                store.add_memory_in(session, ANNA, kind="fact", text=f"Anna note {n}",
+                                    embedding=unit(10 + n), observed_at=WHEN)
+            store.add_memory_in(session, BEN, kind="fact", text="Ben's first note",
+                                embedding=unit(20), observed_at=WHEN)
+        finally:
+            event.remove(session.connection().engine, "before_cursor_execute", count)
+    assert len(lookups) == 1 + 2  # Anna's once; Ben's before and after he is given one
+    assert len(found(sqlite_db, ANNA, "note")) == 3
+    assert len(found(sqlite_db, BEN, "note")) == 1
 
 
 def test_a_question_of_thousands_of_words_is_still_searched(db: Database) -> None:

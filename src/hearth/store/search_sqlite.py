@@ -89,10 +89,21 @@ def _vector_blob(embedding: Embedding) -> bytes:
 
 
 def _owner_number(session: Session, owner: Owner, *, create: bool = False) -> int | None:
-    """The owner's number in the full-text index; a new one is given on first write."""
+    """The owner's number in the full-text index; a new one is given on first write.
+
+    A number once read is kept in the session (a number never changes; its row stays when the
+    owner's memories go): consolidating a message writes several memories, and each asked
+    again (0.16 ms each on the LoCoMo dev set). One given in this transaction is not kept, as
+    a rollback would take it back.
+    """
+    known: dict[str, int] = session.info.setdefault("hearth_owner_numbers", {})
+    if owner.key in known:
+        return known[owner.key]
     names = {"org": owner.org_id, "user": owner.user_id}
     number = session.scalar(_OWNER_NUMBER, names)
-    if number is None and create:
+    if number is not None:
+        known[owner.key] = number
+    elif create:
         session.execute(_NEW_OWNER, names)
         number = session.scalar(_OWNER_NUMBER, names)
     return number
