@@ -91,22 +91,22 @@ def _vector_blob(embedding: Embedding) -> bytes:
 def _owner_number(session: Session, owner: Owner, *, create: bool = False) -> int | None:
     """The owner's number in the full-text index; a new one is given on first write.
 
-    A number once read is kept in the session (a number never changes; its row stays when the
-    owner's memories go): consolidating a message writes several memories, and each asked
-    again (0.16 ms each on the LoCoMo dev set). One given in this transaction is not kept, as
-    a rollback would take it back.
+    A number once known is kept in the session: consolidating a message writes several
+    memories, and each asked again (0.16 ms each on the LoCoMo dev set). A number never changes
+    (its row stays when the owner's memories go), and a session is one transaction
+    (``Database.session``), so a number given in it goes with it if that transaction rolls back.
     """
     known: dict[str, int] = session.info.setdefault("hearth_owner_numbers", {})
-    if owner.key in known:
-        return known[owner.key]
-    names = {"org": owner.org_id, "user": owner.user_id}
-    number = session.scalar(_OWNER_NUMBER, names)
-    if number is not None:
-        known[owner.key] = number
-    elif create:
-        session.execute(_NEW_OWNER, names)
+    if owner.key not in known:
+        names = {"org": owner.org_id, "user": owner.user_id}
         number = session.scalar(_OWNER_NUMBER, names)
-    return number
+        if number is None and create:
+            session.execute(_NEW_OWNER, names)
+            number = session.scalar(_OWNER_NUMBER, names)
+        if number is None:
+            return None
+        known[owner.key] = number
+    return known[owner.key]
 
 
 def _rowid(number: int, memory_id: int) -> int:
