@@ -6,7 +6,12 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from hearth.memory.dates import parse_session_time, parse_time_filter, resolve_relative_dates
+from hearth.memory.dates import (
+    parse_session_time,
+    parse_time_filter,
+    resolve_relative_dates,
+    without_written_dates,
+)
 
 # Monday 8 May 2023, the first LoCoMo session.
 MONDAY = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
@@ -51,45 +56,46 @@ def test_unreadable_session_time_says_which_forms_are_accepted():
 # --- relative expressions in statements --------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("text", "annotated", "event"),
-    [
-        ("I went to a support group yesterday", "I went to a support group yesterday (7 May 2023)",
-         day(2023, 5, 7)),
-        ("I'm tired today", "I'm tired today (8 May 2023)", day(2023, 5, 8)),
-        ("We're going out tonight", "We're going out tonight (8 May 2023)", day(2023, 5, 8)),
-        ("The opening is tomorrow", "The opening is tomorrow (9 May 2023)", day(2023, 5, 9)),
-        ("I slept badly last night", "I slept badly last night (7 May 2023)", day(2023, 5, 7)),
-        ("I joined a gym last week", "I joined a gym last week (week of 1 May 2023)",
-         day(2023, 5, 1)),
-        ("It's busy this week", "It's busy this week (week of 8 May 2023)", day(2023, 5, 8)),
-        ("I'll call next week", "I'll call next week (week of 15 May 2023)", day(2023, 5, 15)),
-        ("We went hiking last weekend", "We went hiking last weekend (weekend of 6 May 2023)",
-         day(2023, 5, 6)),
-        ("We'll camp next weekend", "We'll camp next weekend (weekend of 20 May 2023)",
-         day(2023, 5, 20)),
-        ("I started boot camp last month", "I started boot camp last month (April 2023)",
-         day(2023, 4, 1)),
-        ("I'm having an art show next month",
-         "I'm having an art show next month (June 2023)", day(2023, 6, 1)),
-        ("I painted that last year", "I painted that last year (2022)", day(2022, 1, 1)),
-        ("I'll graduate next year", "I'll graduate next year (2024)", day(2024, 1, 1)),
-        ("I got a puppy 3 days ago", "I got a puppy 3 days ago (5 May 2023)", day(2023, 5, 5)),
-        ("I got a puppy two weeks ago", "I got a puppy two weeks ago (week of 24 April 2023)",
-         day(2023, 4, 24)),
-        ("We moved 2 months ago", "We moved 2 months ago (March 2023)", day(2023, 3, 1)),
-        ("I started transitioning three years ago",
-         "I started transitioning three years ago (2020)", day(2020, 1, 1)),
-        ("I met her a few days ago", "I met her a few days ago (around 5 May 2023)",
-         day(2023, 5, 5)),
-        ("I flew there the week before.", "I flew there the week before (week of 1 May 2023).",
-         day(2023, 5, 1)),
-        ("It was the week before last", "It was the week before last (week of 24 April 2023)",
-         day(2023, 4, 24)),
-        ("I made a peach cobbler recently",
-         "I made a peach cobbler recently (shortly before 8 May 2023)", day(2023, 5, 8)),
-    ],
-)
+# (said, as annotated, event time) on MONDAY
+ANNOTATED = [
+    ("I went to a support group yesterday", "I went to a support group yesterday (7 May 2023)",
+     day(2023, 5, 7)),
+    ("I'm tired today", "I'm tired today (8 May 2023)", day(2023, 5, 8)),
+    ("We're going out tonight", "We're going out tonight (8 May 2023)", day(2023, 5, 8)),
+    ("The opening is tomorrow", "The opening is tomorrow (9 May 2023)", day(2023, 5, 9)),
+    ("I slept badly last night", "I slept badly last night (7 May 2023)", day(2023, 5, 7)),
+    ("I joined a gym last week", "I joined a gym last week (week of 1 May 2023)",
+     day(2023, 5, 1)),
+    ("It's busy this week", "It's busy this week (week of 8 May 2023)", day(2023, 5, 8)),
+    ("I'll call next week", "I'll call next week (week of 15 May 2023)", day(2023, 5, 15)),
+    ("We went hiking last weekend", "We went hiking last weekend (weekend of 6 May 2023)",
+     day(2023, 5, 6)),
+    ("We'll camp next weekend", "We'll camp next weekend (weekend of 20 May 2023)",
+     day(2023, 5, 20)),
+    ("I started boot camp last month", "I started boot camp last month (April 2023)",
+     day(2023, 4, 1)),
+    ("I'm having an art show next month",
+     "I'm having an art show next month (June 2023)", day(2023, 6, 1)),
+    ("I painted that last year", "I painted that last year (2022)", day(2022, 1, 1)),
+    ("I'll graduate next year", "I'll graduate next year (2024)", day(2024, 1, 1)),
+    ("I got a puppy 3 days ago", "I got a puppy 3 days ago (5 May 2023)", day(2023, 5, 5)),
+    ("I got a puppy two weeks ago", "I got a puppy two weeks ago (week of 24 April 2023)",
+     day(2023, 4, 24)),
+    ("We moved 2 months ago", "We moved 2 months ago (March 2023)", day(2023, 3, 1)),
+    ("I started transitioning three years ago",
+     "I started transitioning three years ago (2020)", day(2020, 1, 1)),
+    ("I met her a few days ago", "I met her a few days ago (around 5 May 2023)",
+     day(2023, 5, 5)),
+    ("I flew there the week before.", "I flew there the week before (week of 1 May 2023).",
+     day(2023, 5, 1)),
+    ("It was the week before last", "It was the week before last (week of 24 April 2023)",
+     day(2023, 4, 24)),
+    ("I made a peach cobbler recently",
+     "I made a peach cobbler recently (shortly before 8 May 2023)", day(2023, 5, 8)),
+]
+
+
+@pytest.mark.parametrize(("text", "annotated", "event"), ANNOTATED)
 def test_relative_expression_gets_its_absolute_date(text, annotated, event):
     assert resolve_relative_dates(text, MONDAY) == (annotated, event)
 
@@ -185,6 +191,18 @@ def test_modal_may_and_idioms_are_not_dates():
     assert resolve_relative_dates("I may 20 people invite", MONDAY)[1] is None
     assert resolve_relative_dates("It feels like just yesterday we met", MONDAY)[1] is None
     assert resolve_relative_dates("I go hiking on Sundays", MONDAY)[1] is None
+
+
+@pytest.mark.parametrize(("text", "annotated", "event"), [
+    *ANNOTATED,
+    ("Can't wait for tomorrow's grand opening!",
+     "Can't wait for tomorrow's (9 May 2023) grand opening!", None),
+    ("We ski this winter", "We ski this winter (winter 2023/2024)", None),
+    ("I ran 10k yesterday and 5k last week.",
+     "I ran 10k yesterday (7 May 2023) and 5k last week (week of 1 May 2023).", None),
+])
+def test_the_written_dates_come_out_again_leaving_what_was_said(text, annotated, event):
+    assert without_written_dates(annotated) == text
 
 
 def test_dates_follow_the_time_zone_of_the_message():

@@ -6,10 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from hearth.api.memories.protocol import MemoryExport
 from hearth.memory.recall import approx_tokens, render_memories
 from hearth.memory.service import MemoryService
 from hearth.memory.worker import MemoryWorker, job_payload
 from hearth.store import memories as store
+from hearth.store import memory_export
 from hearth.store.db import Database
 from hearth.store.memories import Owner, SourceRef
 
@@ -66,6 +68,22 @@ def test_relative_dates_become_when_it_happened(service, db) -> None:
     [outcome] = say(service, "I ran my first marathon yesterday.", MAY, "m1")
     assert outcome.memory.observed_at.date() == datetime(2023, 5, 7).date()
     assert outcome.memory.created_at > outcome.memory.observed_at
+
+
+def test_a_memory_is_embedded_as_said_and_keeps_that_vector_through_export(service, db) -> None:
+    [outcome] = say(service, "I ran my first marathon yesterday.", MAY, "m1")
+    assert outcome.memory.text == "Anna ran Anna's first marathon yesterday (7 May 2023)."
+    as_said = service.embedder.embed_one("Anna ran Anna's first marathon yesterday.")
+    dated = service.embedder.embed_one(outcome.memory.text)
+    [(_, similarity)] = store.vector_search(db, ANNA, as_said, limit=1)
+    assert similarity > 0.9999 > float(as_said @ dated)
+
+    bob = Owner("acme", "bob")
+    document = MemoryExport.from_records(memory_export.all_memories(db, ANNA))
+    memory_export.import_memories(db, bob, [m.to_portable() for m in document.memories],
+                                  service.embed_memories)
+    [(_, similarity)] = store.vector_search(db, bob, as_said, limit=1)
+    assert similarity > 0.9999
 
 
 def test_recall_finds_by_words_and_by_meaning(service) -> None:

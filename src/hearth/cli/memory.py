@@ -179,6 +179,6 @@ def import_memories(
         service = MemoryService(_database())
         result = memory_export.import_memories(
             service.db, Owner(org, user), [m.to_portable() for m in document.memories],
-            service.embedder.embed)
+            service.embed_memories)
     typer.echo(f"Imported {result.imported} memories for {user!r}"
                f" ({result.skipped} already there).")

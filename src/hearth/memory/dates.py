@@ -596,6 +596,18 @@ def resolve_relative_dates(text: str, said_at: datetime) -> tuple[str, datetime 
     return "".join(pieces), _as_datetime(best.period.anchor, said_at)
 
 
+# What ``resolve_relative_dates`` writes in: a space and a bracketed label that ends in a year
+# ("(7 May 2023)", "(week of 26 June 2023)", "(winter 2023/2024)").
+_WRITTEN_DATE = re.compile(r" \([^()]*\b\d{4}\)")
+
+
+def without_written_dates(text: str) -> str:
+    """``text`` without the dates ``resolve_relative_dates`` wrote into it (and any other
+    bracketed aside ending in a year, which is a date written in the same way): the statement
+    as it was said, "yesterday" and all."""
+    return _WRITTEN_DATE.sub("", text)
+
+
 _LATELY = re.compile(r"\b(?:these\s+days|of\s+late)\b", re.I)
 _SINCE_BEFORE = re.compile(r"\bsince\s+$", re.I)
 

@@ -107,7 +107,7 @@ async def import_memories(body: MemoryExport, service: Service,
     """Add an export's memories to this user's (texts are embedded again); repeats are skipped."""
     result = await run_in_threadpool(
         memory_export.import_memories, service.db, owner,
-        [m.to_portable() for m in body.memories], service.embedder.embed,
+        [m.to_portable() for m in body.memories], service.embed_memories,
     )
     return ImportedMemories(imported=result.imported, skipped=result.skipped)
 
