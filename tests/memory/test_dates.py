@@ -248,6 +248,30 @@ def test_since_and_rolling_windows_end_now():
         day(2023, 4, 24), MONDAY)
 
 
+def test_since_a_month_points_back_even_half_a_year_on():
+    september = datetime(2023, 9, 1, tzinfo=UTC)  # March 2023 and March 2024 equally far
+    assert parse_time_filter("What have I done since March?", september) == (
+        day(2023, 3, 1), september)
+
+
+@pytest.mark.parametrize(
+    ("question", "start", "end"),
+    [
+        ("What did I do last weekend before April 10, 2023?", day(2023, 4, 8), day(2023, 4, 10)),
+        ("What did I start recently, as mentioned on 3 June, 2023?",
+         day(2023, 5, 4), day(2023, 6, 4)),
+        ("What did I do the week before August 3, 2023?", day(2023, 7, 24), day(2023, 7, 31)),
+        ("Which puppy did I get two weeks before August 11, 2023?",
+         day(2023, 7, 24), day(2023, 7, 31)),
+        ("Where was I the day before 3 May 2023?", day(2023, 5, 2), day(2023, 5, 3)),
+        ("What did I do the weekend before 16 May 2023?", day(2023, 5, 13), day(2023, 5, 15)),
+    ],
+)
+def test_time_words_count_from_a_date_the_question_names(question, start, end):
+    # Asked months later: "last weekend" is the one before April 10, not before now.
+    assert parse_time_filter(question, datetime(2023, 11, 20, tzinfo=UTC)) == (start, end)
+
+
 def test_question_without_a_time_reference_has_no_filter():
     assert parse_time_filter("What is my favourite colour?", MONDAY) is None
     assert parse_time_filter("When did I adopt my dog?", MONDAY) is None
