@@ -48,6 +48,12 @@ REPEAT_FACTOR = 0.6  # score kept by a memory whose messages all back memories c
 # 0.898 within the budget.
 KIND_FOR_TENSE = {"past": "event", "future": "plan"}
 TENSE_KIND_BOOST = 0.1
+# How much of the owner's mean memory vector a question's vector gives up (``_search_vector``).
+# LoCoMo dev, over a fixed ingest: recall@10 0.797 to 0.810 (by conversation 0.773 to 0.798,
+# 0.793 to 0.805, 0.823 unchanged), open-domain 0.447 to 0.579, within 1,000 tokens 0.905 to
+# 0.902; 0.2 to 0.35 all gain (0.801 to 0.810), and the mean of all owners' vectors does not
+# (0.798).
+SHARED_MEANING_WEIGHT = 0.3
 
 Spot = tuple[str, int]  # (conversation id, message position)
 
@@ -135,6 +141,24 @@ def _lift_by_neighbours(scores: dict[int, float],
     return lifted
 
 
+def _search_vector(db: Database, owner: Owner, question: np.ndarray) -> np.ndarray:
+    """The question's vector less ``SHARED_MEANING_WEIGHT`` of the direction the owner's memories
+    share.
+
+    Every memory of a person shares their name and their usual topics, so a question that
+    names them is close to every short memory that says little besides: "They're Melanie's
+    biggest motivation." outranked "Melanie just signed up for a pottery class." for "What
+    activities does Melanie partake in?". A dot product with the shifted vector is the cosine
+    to the question minus a share of the cosine to the owner's mean, so what a memory has only
+    in common with all the others counts for less (the hubness correction of cross-lingual
+    retrieval, CSLS, with the mean as every memory's neighbourhood).
+    """
+    mean = store.mean_vector(db, owner)
+    if mean is None or not np.any(mean):
+        return question
+    return question - SHARED_MEANING_WEIGHT * mean / np.linalg.norm(mean)
+
+
 def recall(db: Database, owner: Owner, question: str, embed: Callable[[str], np.ndarray], *,
            now: datetime | None = None, limit: int = 10,
            token_budget: int | None = None) -> list[RecalledMemory]:
@@ -146,7 +170,8 @@ def recall(db: Database, owner: Owner, question: str, embed: Callable[[str], np.
     wanted_kind = KIND_FOR_TENSE.get(tense) if tense else None
     by_words = _FULLTEXT_SEARCHES.submit(store.fulltext_search, db, owner, question,
                                          limit=CANDIDATES)
-    by_meaning = store.vector_search(db, owner, embed(question), limit=CANDIDATES)
+    by_meaning = store.vector_search(db, owner, _search_vector(db, owner, embed(question)),
+                                     limit=CANDIDATES)
     fused = _fuse(by_words.result(), by_meaning)
     records = [r for r in store.get_many(db, owner, list(fused)) if r.current]
     own = {r.id: fused[r.id] * _prior(r, now, window, wanted_kind) for r in records}

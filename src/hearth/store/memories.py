@@ -20,7 +20,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from hearth.errors import NotFound
-from hearth.store import search_postgres, search_sqlite
+from hearth.store import search_postgres, search_sqlite, vector_sums
 from hearth.store.db import Database
 from hearth.store.owner import Owner
 from hearth.store.search import IndexEntry, SearchIndex, question_words
@@ -203,6 +203,7 @@ def add_memory_in(session: Session, owner: Owner, *, kind: str, text: str,
     sources = tuple(sources)
     _add_sources(session, memory_id, owner, sources)
     _search_index(session).index_new(session, owner, [IndexEntry(memory_id, text, embedding)])
+    vector_sums.update(session, owner, added=[embedding])
     return MemoryRecord(id=memory_id, **row, sources=sources)  # as given: none read back
 
 
@@ -236,6 +237,7 @@ def add_memories_bulk(db: Database, owner: Owner, batch: Sequence[NewMemory]) ->
             session.execute(insert(MemorySource), sources)
         _search_index(session).index_new(
             session, owner, [IndexEntry(i, m.text, m.embedding) for i, m in zip(ids, batch)])
+        vector_sums.update(session, owner, added=[m.embedding for m in batch])
         return ids
 
 
@@ -269,7 +271,10 @@ def update_memory_in(session: Session, owner: Owner, memory_id: int, *,
     row.updated_at = utcnow()
     _add_sources(session, row.id, owner, add_sources)
     if text is not None and embedding is not None:
-        _search_index(session).index(session, owner, IndexEntry(row.id, text, embedding))
+        index = _search_index(session)
+        vector_sums.update(session, owner, added=[embedding],
+                           removed=index.vectors_of(session, [row.id]))
+        index.index(session, owner, IndexEntry(row.id, text, embedding))
     session.flush()
     return _record(row, _sources_of(session, [row.id])[row.id])
 
@@ -315,7 +320,15 @@ def delete_recorded_before(db: Database, org_id: str, cutoff: datetime) -> int:
 def _delete(session: Session, ids: list[int]) -> None:
     if not ids:
         return
-    _search_index(session).unindex(session, ids)  # while the rows still name their owners
+    index = _search_index(session)
+    # While the rows still name their owners: out of the owners' vector sums, then the indexes.
+    owned: dict[Owner, list[int]] = {}
+    for memory_id, org_id, user_id in session.execute(
+            select(Memory.id, Memory.org_id, Memory.user_id).where(Memory.id.in_(ids))):
+        owned.setdefault(Owner(org_id, user_id), []).append(memory_id)
+    for owner, its_ids in owned.items():
+        vector_sums.update(session, owner, removed=index.vectors_of(session, its_ids))
+    index.unindex(session, ids)
     session.execute(delete(MemorySource).where(MemorySource.memory_id.in_(ids)))
     session.execute(delete(Memory).where(Memory.id.in_(ids)))
     session.execute(update(Memory).where(Memory.superseded_by.in_(ids))
@@ -427,6 +440,12 @@ def vector_search(db: Database, owner: Owner, embedding: Sequence[float] | np.nd
     with db.session() as session:
         return _search_index(session).nearest(session, owner, embedding, limit,
                                               committed_only=True)
+
+
+def mean_vector(db: Database, owner: Owner) -> np.ndarray | None:
+    """The mean of the owner's memory vectors (superseded ones too); None when they have none."""
+    with db.session() as session:
+        return vector_sums.mean(session, owner)
 
 
 def vector_search_in(session: Session, owner: Owner, embedding: Sequence[float] | np.ndarray,

@@ -58,6 +58,9 @@ class SearchIndex(Protocol):
         """(memory id, score; higher is better) of the owner's memories with any of the words,
         best first, superseded memories included."""
 
+    def vectors_of(self, session: Session, ids: Sequence[int]) -> list[np.ndarray]:
+        """The indexed vectors of these memories (those that have one), in no set order."""
+
     def nearest(self, session: Session, owner: Owner, embedding: Embedding, limit: int,
                 compared: int | None = None, *, committed_only: bool = False,
                 ) -> list[tuple[int, float]]:

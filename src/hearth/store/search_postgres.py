@@ -53,6 +53,15 @@ def unindex(session: Session, ids: list[int]) -> None:
     """Nothing to do: deleting the memory rows took their words and vectors with them."""
 
 
+_VECTORS_OF = sql("SELECT embedding FROM memories_vec WHERE memory_id = ANY(:ids)").columns(
+    embedding=Vector())
+
+
+def vectors_of(session: Session, ids: Sequence[int]) -> list[np.ndarray]:
+    return [np.asarray(v, dtype=np.float32)
+            for v in session.scalars(_VECTORS_OF, {"ids": list(ids)})]
+
+
 def fulltext(session: Session, owner: Owner, words: list[str],
              limit: int) -> list[tuple[int, float]]:
     # Any of the words, like the SQLite index's OR query; the words are letters and digits

@@ -206,6 +206,17 @@ def fulltext(session: Session, owner: Owner, words: list[str],
     return [(int(rowid) & _ID_MASK, float(score)) for rowid, score in rows]
 
 
+_VECTORS_OF = sql("SELECT embedding FROM memories_vec WHERE memory_id IN :ids").bindparams(
+    bindparam("ids", expanding=True))
+IDS_PER_READ = 500  # well below SQLite's limit on a statement's parameters
+
+
+def vectors_of(session: Session, ids: Sequence[int]) -> list[np.ndarray]:
+    return [np.frombuffer(blob, dtype=np.float32)
+            for start in range(0, len(ids), IDS_PER_READ)
+            for (blob,) in session.execute(_VECTORS_OF, {"ids": list(ids[start:start + IDS_PER_READ])})]
+
+
 def _read(engine: Engine, statement: TextClause, parameters: dict[str, Any]) -> list[Any]:
     with engine.connect() as connection:
         return list(connection.execute(statement, parameters))

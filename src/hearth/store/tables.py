@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -148,6 +149,18 @@ class MemorySource(Base):
     conversation_id: Mapped[str | None] = mapped_column(String(64))
     ref: Mapped[str | None] = mapped_column(String(128))
     excerpt: Mapped[str | None] = mapped_column(Text)
+
+
+class MemoryVectorSum(Base):
+    """An owner's memory vectors added up (``hearth.store.vector_sums``), kept in step with the
+    vector index by every write to it."""
+
+    __tablename__ = "memory_vector_sums"
+
+    org_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    total: Mapped[bytes] = mapped_column(LargeBinary)  # float64, one per dimension
+    count: Mapped[int] = mapped_column(Integer)
 
 
 class MemoryJob(Base):
