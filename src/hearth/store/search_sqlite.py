@@ -212,9 +212,9 @@ IDS_PER_READ = 500  # well below SQLite's limit on a statement's parameters
 
 
 def vectors_of(session: Session, ids: Sequence[int]) -> list[np.ndarray]:
+    chunks = (list(ids[start:start + IDS_PER_READ]) for start in range(0, len(ids), IDS_PER_READ))
     return [np.frombuffer(blob, dtype=np.float32)
-            for start in range(0, len(ids), IDS_PER_READ)
-            for (blob,) in session.execute(_VECTORS_OF, {"ids": list(ids[start:start + IDS_PER_READ])})]
+            for chunk in chunks for (blob,) in session.execute(_VECTORS_OF, {"ids": chunk})]
 
 
 def _read(engine: Engine, statement: TextClause, parameters: dict[str, Any]) -> list[Any]:
