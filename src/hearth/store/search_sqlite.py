@@ -208,11 +208,11 @@ def fulltext(session: Session, owner: Owner, words: list[str],
 
 _VECTORS_OF = sql("SELECT embedding FROM memories_vec WHERE memory_id IN :ids").bindparams(
     bindparam("ids", expanding=True))
-IDS_PER_READ = 500  # well below SQLite's limit on a statement's parameters
+_IDS_PER_READ = 500  # well below SQLite's limit on a statement's parameters
 
 
 def vectors_of(session: Session, ids: Sequence[int]) -> list[np.ndarray]:
-    chunks = (list(ids[start:start + IDS_PER_READ]) for start in range(0, len(ids), IDS_PER_READ))
+    chunks = (list(ids[start:start + _IDS_PER_READ]) for start in range(0, len(ids), _IDS_PER_READ))
     return [np.frombuffer(blob, dtype=np.float32)
             for chunk in chunks for (blob,) in session.execute(_VECTORS_OF, {"ids": chunk})]
 

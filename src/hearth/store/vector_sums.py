@@ -29,6 +29,7 @@ _NEW = sql("INSERT INTO memory_vector_sums (org_id, user_id, total, count) "
            "VALUES (:org, :user, :total, 0) ON CONFLICT DO NOTHING")
 _WRITE = sql(f"UPDATE memory_vector_sums SET total = :total, count = :count {_WHERE}")
 _DROP = sql(f"DELETE FROM memory_vector_sums {_WHERE}")
+_CHANGES = "hearth_vector_sum_changes"  # the session.info key of a transaction's changes
 
 
 def update(session: Session, owner: Owner, *, added: Sequence[Embedding] = (),
@@ -36,7 +37,7 @@ def update(session: Session, owner: Owner, *, added: Sequence[Embedding] = (),
     """Add the vectors newly indexed for the owner and take away those leaving the index.
 
     The change is kept in the session and written once as its transaction commits: a message's
-    memories are added one by one, and a read and a write of the sum each cost 0.2 ms.
+    memories are added one by one, and reading and writing the sum costs 0.2 ms each time.
     """
     if not len(added) and not len(removed):
         return
@@ -47,9 +48,6 @@ def update(session: Session, owner: Owner, *, added: Sequence[Embedding] = (),
     if len(removed):
         total = total - np.asarray(removed, dtype=np.float64).sum(axis=0)
     changes[owner] = (total, count + len(added) - len(removed))
-
-
-_CHANGES = "hearth_vector_sum_changes"
 
 
 @event.listens_for(Session, "before_commit")
