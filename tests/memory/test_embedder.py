@@ -11,7 +11,7 @@ import pytest
 
 from hearth.config import MAX_EMBEDDER_THREADS, Settings
 from hearth.memory import onnx_export
-from hearth.memory.embedder import DIMENSIONS, ROW_TOKENS, Embedder, model_dir
+from hearth.memory.embedder import DIMENSIONS, Embedder, model_dir
 
 # Well past the model's 256-token window (and its 512 positions).
 LONG = " ".join(f"On day {i} Caroline painted another sunset by the lake." for i in range(60))
@@ -59,8 +59,12 @@ def test_vectors_agree_with_the_torch_model_they_were_exported_from(embedder: Em
     assert vectors.shape == (len(SENTENCES), DIMENSIONS)
     assert vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    cosines = (vectors * reference(SENTENCES)).sum(axis=1)
-    assert cosines.min() >= 0.9999, dict(zip(SENTENCES, cosines.round(6)))
+    torch_vectors = reference(SENTENCES)
+    # int8 weights move a vector a little (cosine 0.98 at least over the LoCoMo dev set's
+    # memories), and never so far that another sentence's torch vector is nearer.
+    cosines = vectors @ torch_vectors.T
+    assert np.diag(cosines).min() >= 0.975, dict(zip(SENTENCES, np.diag(cosines).round(4)))
+    assert list(cosines.argmax(axis=1)) == list(range(len(SENTENCES)))
 
 
 def test_text_beyond_the_model_window_is_cut_off(embedder: Embedder):
@@ -94,6 +98,7 @@ def test_an_export_deletes_the_files_of_other_recipes_and_keeps_the_rest(
         target.write_bytes(b"onnx")
 
     monkeypatch.setattr(onnx_export, "_export", build)
+    monkeypatch.setattr(onnx_export, "_quantize", shutil.copyfile)
     stale = tmp_path / "all-minilm-l6-v2-000000000000-00000000.onnx"
     unrelated = [tmp_path / "other-model.onnx", tmp_path / "all-minilm-l6-v2-notes.txt"]
     for path in [stale, *unrelated]:
@@ -136,14 +141,13 @@ def test_nothing_to_embed_gives_no_rows_without_loading_the_model(
     assert vectors.dtype == np.float32
 
 
-def test_packed_texts_get_the_vectors_they_get_alone(embedder: Embedder):
-    # Texts of mixed lengths filling several rows, so that they are packed, spread over the
-    # rows and put back in order.
-    texts = [f"{sentence} ({i})" for i in range(12) for sentence in SENTENCES[:-1]] + [LONG]
-    encodings = embedder._load()._tokenizer.encode_batch(texts)
-    assert sum(len(encoding.ids) for encoding in encodings) > 3 * ROW_TOKENS
+def test_a_text_gets_one_vector_whatever_it_is_embedded_with(embedder: Embedder):
+    # Activations are quantized by the range of a run's values: a text that shared its run
+    # would get a vector that depends on the others.
+    texts = [f"{sentence} ({i})" for i in range(6) for sentence in SENTENCES]
     alone = np.stack([embedder.embed_one(text) for text in texts])
-    np.testing.assert_allclose(embedder.embed(texts), alone, atol=1e-5)
+    np.testing.assert_array_equal(embedder.embed(texts), alone)
+    np.testing.assert_array_equal(embedder.embed(texts[::-1]), alone[::-1])
 
 
 @pytest.mark.parametrize("threads", [2, 3])
@@ -160,22 +164,22 @@ def test_the_threads_setting_embeds_that_many_rows_at_once(
             sessions.append(options)
             super().__init__(path, options, **kwargs)
 
-    # Each row waits until every thread has one: run one after another, they never would.
+    # Each text waits until every thread has one: run one after another, they never would.
     together = threading.Barrier(threads, timeout=10)
-    embed_row = _Model._embed_row
+    embed_text = _Model._embed_text
 
     def waiting(self, token_ids):
         together.wait()
-        return embed_row(self, token_ids)
+        return embed_text(self, token_ids)
 
     monkeypatch.setattr(onnxruntime, "InferenceSession", Recorded)
-    monkeypatch.setattr(_Model, "_embed_row", waiting)
+    monkeypatch.setattr(_Model, "_embed_text", waiting)
     monkeypatch.setenv("HEARTH_EMBEDDER_THREADS", str(threads))
     texts = SENTENCES[:threads]
     vectors = Embedder(cache).embed(texts)
     assert [o.intra_op_num_threads for o in sessions] == [1]
-    monkeypatch.setattr(_Model, "_embed_row", embed_row)
-    np.testing.assert_allclose(vectors, embedder.embed(texts), atol=1e-6)
+    monkeypatch.setattr(_Model, "_embed_text", embed_text)
+    np.testing.assert_array_equal(vectors, embedder.embed(texts))
 
 
 @pytest.mark.parametrize(("engine", "engine_threads", "cores", "expected"), [

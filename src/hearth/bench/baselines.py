@@ -9,7 +9,7 @@ memory layer must beat to be worth having.
   (``PyStemmer``), as a search engine's English analyser would. Turns that share no stem with
   the question are never returned.
 - ``MiniLMBaseline``: cosine similarity of all-MiniLM-L6-v2 embeddings (hearth's own embedder,
-  so the same model and normalisation as production), every turn ranked.
+  so the same model, int8 weights and normalisation as production), every turn ranked.
 """
 
 from __future__ import annotations

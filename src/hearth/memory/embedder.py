@@ -8,10 +8,8 @@ Nothing is fetched from a model hub: only the files inside the package are read.
 
 from __future__ import annotations
 
-import heapq
 import importlib.util
 import json
-import math
 import os
 import sys
 import threading
@@ -44,7 +42,7 @@ class Embedder:
     """Normalised 384-dimension vectors; cosine similarity is a dot product.
 
     ``cache`` is the folder for the ONNX file; default: the settings' ``embedder_cache``.
-    ``threads``: rows of texts embedded at once (``_Model``); default: the settings'
+    ``threads``: texts embedded at once (``_Model``); default: the settings'
     ``resolved_embedder_threads``.
     """
 
@@ -71,30 +69,21 @@ class Embedder:
         return self.embed([text])[0]
 
 
-# Tokens packed into one run of the model: the model's max_seq_length, so that a run's
-# attention (which grows with the square of its tokens) stays a small part of its cost.
-ROW_TOKENS = 256
-
-
 class _Model:
     """The tokenizer and the ONNX Runtime session; both may be called from several threads.
 
-    Texts are packed: several run as one row of tokens in which each text attends only to
-    itself and counts its positions from 0, which gives every text the vector it gets alone
-    (to 1e-6) with no padding computed. The rows are balanced by tokens and ``threads`` of them
-    run at once, each on a single thread of ONNX Runtime. A message's few short statements are
-    matrices of a few dozen rows, which ONNX Runtime's own threads split poorly: on 2 cores, a
-    LoCoMo dev turn embedded with 2 intra-op threads took 14.2 ms on average and 30.0 ms at
-    p95, as two padded batches on one thread each 12.7 and 21.5 (1 thread: 17.1 and 36.6).
-    Packed rows instead of padded batches took the dev set's ingest per turn from 34.5-35.8
-    ms at p95 to 32.0-33.8 (three runs each, taken in turn). Idle helper threads wait on a
-    queue, where ONNX Runtime's would spin and burn a core the engine may need.
+    Each text is a run of its own, ``threads`` of them at once, each on a single thread of ONNX
+    Runtime. A run quantizes its activations to int8 by their range (``onnx_export``), so a
+    text run beside others would get a vector that depends on them (cosine 0.97 to its own
+    for "Hi." packed with six other sentences): alone, a text always gets the same vector.
+    A message's few short statements are matrices of a few dozen rows, which ONNX Runtime's
+    own threads split poorly; idle helper threads wait on a queue, where ONNX Runtime's would
+    spin and burn a core the engine may need.
     """
 
     def __init__(self, tokenizer, session, threads: int) -> None:
         self._tokenizer = tokenizer
         self._session = session
-        self._threads = threads
         self._helpers = (ThreadPoolExecutor(threads, thread_name_prefix="hearth-embedder")
                          if threads > 1 else None)
 
@@ -120,48 +109,17 @@ class _Model:
         return cls(tokenizer, _session(source, cache), threads)
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        encodings = self._tokenizer.encode_batch(texts)
-        rows = _rows([len(encoding.ids) for encoding in encodings], self._threads)
-        token_ids = [[encodings[i].ids for i in row] for row in rows]
-        if self._helpers is None or len(rows) == 1:
-            results = map(self._embed_row, token_ids)
-        else:
-            results = self._helpers.map(self._embed_row, token_ids)
-        vectors = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
-        for row, row_vectors in zip(rows, results):
-            vectors[row] = row_vectors
-        return vectors
+        token_ids = [encoding.ids for encoding in self._tokenizer.encode_batch(texts)]
+        run = self._helpers.map if self._helpers is not None and len(texts) > 1 else map
+        return np.stack(list(run(self._embed_text, token_ids)))
 
-    def _embed_row(self, token_ids: list[list[int]]) -> np.ndarray:
-        lengths = np.array([len(ids) for ids in token_ids])
-        text_of_token = np.repeat(np.arange(len(token_ids)), lengths)
-        mask = text_of_token[:, None] == text_of_token[None, :]
+    def _embed_text(self, token_ids: list[int]) -> np.ndarray:
         (hidden,) = self._session.run(None, {
-            "input_ids": np.concatenate(token_ids).astype(np.int64)[None],
-            "attention_mask": mask.astype(np.int64)[None],
-            "position_ids": np.concatenate([np.arange(n) for n in lengths])[None],
-        })
-        # Mean of each text's token vectors, then unit length: the model's pooling and
-        # normalisation layers.
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-        pooled = np.add.reduceat(hidden[0], starts, axis=0) / lengths[:, None]
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return pooled / np.maximum(norms, 1e-12)
-
-
-def _rows(lengths: list[int], threads: int) -> list[list[int]]:
-    """The texts (by index) of each run: longest first, each to the row with the fewest tokens
-    so far, so that rows run at once end at about the same time. As many rows as ``threads``
-    where there are that many texts, and more where the tokens fill more than ``ROW_TOKENS``
-    each."""
-    count = max(min(threads, len(lengths)), math.ceil(sum(lengths) / ROW_TOKENS))
-    fewest = [(0, row) for row in range(count)]
-    rows: list[list[int]] = [[] for _ in range(count)]
-    for text in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
-        tokens, row = heapq.heappop(fewest)
-        rows[row].append(text)
-        heapq.heappush(fewest, (tokens + lengths[text], row))
-    return rows
+            onnx_export.INPUT: np.array(token_ids, dtype=np.int64)[None]})
+        # Mean of the token vectors, then unit length: the model's pooling and normalisation
+        # layers.
+        pooled = hidden[0].mean(axis=0)
+        return pooled / max(float(np.linalg.norm(pooled)), 1e-12)
 
 
 def _session(source: Path, cache: Path):
