@@ -176,6 +176,28 @@ def test_vector_search_beyond_the_prefilter_still_finds_what_is_nearest(db: Data
             assert store.vector_search_in(session, ANNA, vectors[target], limit=10) == found
 
 
+def test_a_search_for_a_few_candidates_finds_a_near_twin_in_any_shard(db: Database) -> None:
+    # A duplicate check asks for a handful of candidates, which SQLite's index takes from all
+    # of the owner's shards in one query: the twin is found whichever shard holds it, and
+    # never in another owner's memories, even where theirs is the very same vector.
+    rng = np.random.default_rng(11)
+    vectors = [unit(20_000 + n) for n in range(600)]
+    ids = store.add_memories_bulk(db, ANNA, [
+        NewMemory(kind="fact", text=f"memory {n}", embedding=v, observed_at=WHEN)
+        for n, v in enumerate(vectors)])
+    store.add_memories_bulk(db, BEN, [
+        NewMemory(kind="fact", text=f"ben {n}", embedding=v, observed_at=WHEN)
+        for n, v in enumerate(vectors[:search_sqlite.SHARDS])])
+
+    for target in range(search_sqlite.SHARDS):  # consecutive ids: one in every shard
+        noise = rng.standard_normal(DIMENSIONS).astype(np.float32)
+        noise -= (noise @ vectors[target]) * vectors[target]
+        twin = 0.94 * vectors[target] + np.sqrt(1 - 0.94**2) * noise / np.linalg.norm(noise)
+        with db.session() as session:
+            hits = store.vector_search_in(session, ANNA, twin, limit=2, compared=8)
+        assert hits[0] == (ids[target], pytest.approx(0.94, abs=1e-4))
+
+
 def test_question_words_leave_out_stop_words_only_when_asked() -> None:
     question = "What did my sister Alice learn in Lisbon?"
 

@@ -25,8 +25,11 @@ DUPLICATE_SIMILARITY = 0.93
 # Candidates an approximate vector index compares exactly when looking for a duplicate. A
 # vector this close (cosine 0.93) differs in about an eighth of its sign bits, an unrelated one
 # in a third or more, so a duplicate is among the very nearest by sign bits: a few suffice,
-# where recall compares hundreds.
-DUPLICATE_CANDIDATES = 16
+# where recall compares hundreds (and SQLite's index then searches the owner's vectors in one
+# query, ``hearth.store.search_sqlite``).
+DUPLICATE_CANDIDATES = 8
+# The two nearest: a superseded twin of the fact may stand before the current one.
+DUPLICATES_LOOKED_AT = 2
 
 Action = Literal["added", "duplicate", "superseded"]
 
@@ -40,7 +43,8 @@ class Outcome:
 
 def _near_duplicate(session: Session, owner: Owner,
                     embedding: np.ndarray) -> MemoryRecord | None:
-    close = [(i, s) for i, s in store.vector_search_in(session, owner, embedding, limit=4,
+    close = [(i, s) for i, s in store.vector_search_in(session, owner, embedding,
+                                                         limit=DUPLICATES_LOOKED_AT,
                                                          compared=DUPLICATE_CANDIDATES)
              if s >= DUPLICATE_SIMILARITY]
     for record in store.get_many_in(session, owner, [i for i, _ in close]):
