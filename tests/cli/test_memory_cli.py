@@ -10,12 +10,14 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner, Result
 
 from hearth.cli.main import app as hearth
 from hearth.cli.memory import app
 from hearth.config import Settings
+from hearth.memory.embedder import DIMENSIONS
 from hearth.memory.service import MemoryService
 from hearth.store import memories as store
 from hearth.store.db import Database
@@ -200,6 +202,34 @@ def test_import_of_a_file_that_is_not_an_export_fails_in_one_line(
     assert "is not a hearth memory export" in failed(run("import", str(wrong)))
     assert "Cannot read" in failed(run("import", str(tmp_path / "missing.json")))
     assert store.count_memories(service.db, LOCAL) == 0
+
+
+def test_reembed_gives_every_users_memories_this_embedders_vectors(
+        service: MemoryService) -> None:
+    # Stored as by an older model: vectors unrelated to the texts (and one with its date in).
+    rng = np.random.default_rng(3)
+    stored = []
+    for owner, text in [(LOCAL, "I keep bees"), (LOCAL, "I moved to Galway yesterday (7 May "
+                                                         "2023)."), (WREN, "Wren collects stamps")]:
+        made_up = rng.standard_normal(DIMENSIONS).astype(np.float32)
+        stored.append(store.add_memory(service.db, owner, kind="fact", text=text,
+                                       embedding=made_up / np.linalg.norm(made_up),
+                                       observed_at=datetime(2024, 1, 1, tzinfo=UTC)))
+    rows = [store.get_memory(service.db, Owner(m.org_id, m.user_id), m.id) for m in stored]
+
+    assert "Embedded 3 memories again." in ok(run("reembed"))
+
+    expected = service.embed_memories([m.text for m in stored])
+    with service.db.session() as session:
+        for memory, vector in zip(stored, expected, strict=True):
+            (now,) = store._search_index(session).vectors_of(session, [memory.id])
+            np.testing.assert_array_equal(now, vector)
+    for row in rows:  # the rows are as they were, updated_at too
+        assert store.get_memory(service.db, Owner(row.org_id, row.user_id), row.id) == row
+    np.testing.assert_allclose(store.mean_vector(service.db, LOCAL), expected[:2].mean(axis=0),
+                               atol=1e-6)
+    np.testing.assert_allclose(store.mean_vector(service.db, WREN), expected[2], atol=1e-6)
+    assert "I keep bees" in ok(run("search", "which insects do I keep?"))
 
 
 def test_memory_is_a_command_group_of_hearth(service: MemoryService) -> None:

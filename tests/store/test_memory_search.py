@@ -198,6 +198,25 @@ def test_a_search_for_a_few_candidates_finds_a_near_twin_in_any_shard(db: Databa
         assert hits[0] == (ids[target], pytest.approx(0.94, abs=1e-4))
 
 
+def test_replaced_vectors_are_searched_and_an_edit_made_meanwhile_is_kept(db: Database) -> None:
+    bees = add(db, ANNA, "Anna keeps bees", 1)
+    galway = add(db, ANNA, "Anna moved to Galway", 2)
+    stamps = add(db, BEN, "Ben collects stamps", 3)
+    page = store.texts_after(db, 0, 10)
+    assert [(m.owner, m.memory_id) for m in page] == [(ANNA, bees), (ANNA, galway), (BEN, stamps)]
+    assert store.texts_after(db, galway, 10) == page[2:] and store.count_all(db) == 3
+    store.update_memory(db, ANNA, galway, text="Anna moved to Cork", embedding=unit(20))
+
+    assert store.replace_vectors(db, page, [unit(10), unit(11), unit(12)]) == 2
+
+    assert store.vector_search(db, ANNA, unit(10), limit=1)[0] == (bees, pytest.approx(1.0))
+    assert store.vector_search(db, ANNA, unit(20), limit=1)[0] == (galway, pytest.approx(1.0))
+    assert store.vector_search(db, BEN, unit(12), limit=1)[0] == (stamps, pytest.approx(1.0))
+    assert found(db, ANNA, "bees") == [bees]  # the text is indexed as before
+    mean = store.mean_vector(db, ANNA)
+    np.testing.assert_allclose(mean, (unit(10) + unit(20)) / 2, atol=1e-6)
+
+
 def test_question_words_leave_out_stop_words_only_when_asked() -> None:
     question = "What did my sister Alice learn in Lisbon?"
 

@@ -3,7 +3,8 @@
 The commands work on the local database directly (the one ``hearth serve`` and ``hearth chat``
 use), as one user: ``--user`` (or ``HEARTH_USER``), "local" by default, the same user
 ``hearth chat`` talks as, in the org ``--org`` (or ``HEARTH_ORG``), "local" by default.
-Exports and deletions go on the audit log, as the operator's.
+Exports and deletions go on the audit log, as the operator's. ``reembed`` alone works on every
+user's memories: the embedding model is the database's, not a user's.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Annotated, Optional
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                           TimeRemainingColumn)
 from rich.table import Column, Table
 
 from hearth.api.memories.protocol import MemoryExport
@@ -28,7 +31,8 @@ from hearth.store import memory_export
 from hearth.store.db import Database
 from hearth.store.memories import MemoryRecord, Owner
 
-app = typer.Typer(help="See, search, forget, export and import memories.", no_args_is_help=True)
+app = typer.Typer(help="See, search, forget, export, import and re-embed memories.",
+                  no_args_is_help=True)
 
 User = Annotated[str, typer.Option("--user", envvar="HEARTH_USER",
                                    help="Whose memories (as in `hearth chat --user`).")]
@@ -182,3 +186,21 @@ def import_memories(
             service.embed_memories)
     typer.echo(f"Imported {result.imported} memories for {user!r}"
                f" ({result.skipped} already there).")
+
+
+@app.command()
+def reembed() -> None:
+    """Embed every user's memories again with this hearth's embedding model.
+
+    Run it once after an upgrade whose embedding model differs (this one has int8 weights):
+    memories keep being recalled without it, by vectors a little off the new ones.
+    """
+    with one_line_errors():
+        service = MemoryService(_database())
+        console = Console(stderr=True)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeRemainingColumn(), console=console, transient=True,
+                      disable=not console.is_terminal) as bar:
+            task = bar.add_task("Embedding memories", total=store.count_all(service.db))
+            replaced = service.embed_all_again(progress=lambda count: bar.advance(task, count))
+    typer.echo(f"Embedded {replaced} memories again.")

@@ -64,6 +64,22 @@ class MemoryService:
         original had."""
         return self.embedder.embed([without_written_dates(text) for text in texts])
 
+    def embed_all_again(self, *, page: int = 256,
+                        progress: Callable[[int], None] = lambda count: None) -> int:
+        """Give every stored memory, every owner's, its vector from this embedder, a page per
+        transaction; returns how many were replaced. For an upgrade that embeds differently:
+        old vectors keep working (the float32 model's are at cosine 0.99 to the int8 model's),
+        but only new ones are what a question is compared with in the benchmark. Vectors of
+        memories stored before dates were left out of them lose their dates too. ``progress``
+        hears each page's size."""
+        after, replaced = 0, 0
+        while batch := store.texts_after(self.db, after, page):
+            replaced += store.replace_vectors(self.db, batch,
+                                              self.embed_memories([m.text for m in batch]))
+            after = batch[-1].memory_id
+            progress(len(batch))
+        return replaced
+
     def recall(self, owner: Owner, question: str, *, now: datetime | None = None,
                limit: int = 10, token_budget: int | None = None) -> list[RecalledMemory]:
         return recall(self.db, owner, question, self.embedder.embed_one, now=now,

@@ -335,6 +335,54 @@ def _delete(session: Session, ids: list[int]) -> None:
                     .values(superseded_by=None))
 
 
+# -- embedding again --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IndexedText:
+    """A memory's text as its vector is made from it, with whose it is."""
+
+    owner: Owner
+    memory_id: int
+    text: str
+
+
+def count_all(db: Database) -> int:
+    """Memories of every owner, superseded ones too: all that the vector index holds."""
+    with db.session() as session:
+        return session.scalar(select(func.count(Memory.id))) or 0
+
+
+def texts_after(db: Database, after_id: int, limit: int) -> list[IndexedText]:
+    """Every owner's memory texts in id order, ``limit`` of them past ``after_id``, superseded
+    ones too: a page of what embedding every memory again goes through."""
+    with db.session() as session:
+        rows = session.execute(select(Memory.id, Memory.org_id, Memory.user_id, Memory.text)
+                               .where(Memory.id > after_id).order_by(Memory.id).limit(limit))
+        return [IndexedText(Owner(org_id, user_id), memory_id, text)
+                for memory_id, org_id, user_id, text in rows]
+
+
+def replace_vectors(db: Database, memories: Sequence[IndexedText],
+                    vectors: Sequence[np.ndarray]) -> int:
+    """Index the memories again with new vectors of their texts, in one transaction; returns
+    how many. The rows stay as they are (``updated_at`` too: what they say has not changed).
+    A memory edited or forgotten since its text was read is left as that left it."""
+    with db.session() as session:
+        now = {memory_id: text for memory_id, text in session.execute(
+            select(Memory.id, Memory.text).where(Memory.id.in_([m.memory_id for m in memories])))}
+        index = _search_index(session)
+        replaced = 0
+        for memory, vector in zip(memories, vectors, strict=True):
+            if now.get(memory.memory_id) != memory.text:
+                continue
+            vector_sums.update(session, memory.owner, added=[vector],
+                               removed=index.vectors_of(session, [memory.memory_id]))
+            index.index(session, memory.owner, IndexEntry(memory.memory_id, memory.text, vector))
+            replaced += 1
+        return replaced
+
+
 # -- reading ---------------------------------------------------------------------------------
 
 
