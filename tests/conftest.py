@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from hearth.memory import onnx_export
+from hearth.memory.embedder import model_dir
 from hearth.store.db import Database
 from live_server import LiveServer, start_server
 from postgres_server import PostgresServer, start_postgres
@@ -21,9 +23,14 @@ def embedder_cache(pytestconfig: pytest.Config,
                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Where tests, and the servers they start, keep the embedding model's ONNX file: pytest's
     cache folder, so it is exported once per checkout rather than once per run, and never into
-    the real data folder."""
+    the real data folder. It is exported here, before any server starts: a server that had to
+    export it (15 s or more on a busy 2-core machine) would answer its first memory request
+    later than a test waits."""
     cache = getattr(pytestconfig, "cache", None)  # absent under -p no:cacheprovider
     folder = cache.mkdir("hearth-embedder") if cache else tmp_path_factory.mktemp("embedder")
+    model_file = onnx_export.onnx_file(model_dir(), folder)
+    if not model_file.exists():
+        onnx_export.export(model_dir(), model_file)
     with pytest.MonkeyPatch.context() as env:
         env.setenv("HEARTH_EMBEDDER_CACHE", str(folder))
         yield folder
