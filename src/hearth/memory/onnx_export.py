@@ -54,7 +54,7 @@ def export(source: Path, target: Path) -> None:
 
     The file appears whole or not at all: it is written next to ``target`` and renamed, so a
     second process starting at the same time never reads half of it. Files built from other
-    weights or by another recipe are deleted then (90 MB each): nothing of this version reads
+    weights or by another recipe are deleted then (23-90 MB each): nothing of this version reads
     them, and a process still running on one has it loaded already.
     """
     print(f"hearth: exporting the embedding model to {target} (once, about ten seconds)",
