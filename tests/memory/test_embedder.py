@@ -150,6 +150,15 @@ def test_a_text_gets_one_vector_whatever_it_is_embedded_with(embedder: Embedder)
     np.testing.assert_array_equal(embedder.embed(texts[::-1]), alone[::-1])
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_vectors_one_at_a_time_are_a_batchs_rows_in_order(cache: Path, embedder: Embedder,
+                                                          threads: int):
+    texts = [f"{sentence} ({i})" for i in range(3) for sentence in SENTENCES]
+    each = Embedder(cache, threads=threads).embed_each(texts)
+    first = next(each)
+    np.testing.assert_array_equal(np.stack([first, *each]), embedder.embed(texts))
+
+
 @pytest.mark.parametrize("threads", [2, 3])
 def test_the_threads_setting_embeds_that_many_rows_at_once(
         cache: Path, embedder: Embedder, threads: int, monkeypatch: pytest.MonkeyPatch):

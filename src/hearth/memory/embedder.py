@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -68,6 +69,12 @@ class Embedder:
     def embed_one(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
 
+    def embed_each(self, texts: list[str]) -> Iterator[np.ndarray]:
+        """``embed``'s rows one by one, in order, each as soon as it is ready while the texts
+        after it are still being embedded: a caller can store the first while the model runs
+        on the rest."""
+        return self._load().embed_each(texts)
+
 
 class _Model:
     """The tokenizer and the ONNX Runtime session; both may be called from several threads.
@@ -109,9 +116,13 @@ class _Model:
         return cls(tokenizer, _session(source, cache), threads)
 
     def embed(self, texts: list[str]) -> np.ndarray:
+        return np.stack(list(self.embed_each(texts)))
+
+    def embed_each(self, texts: list[str]) -> Iterator[np.ndarray]:
         token_ids = [encoding.ids for encoding in self._tokenizer.encode_batch(texts)]
+        # The helpers start on every text at once; the plain map runs each when it is asked.
         run = self._helpers.map if self._helpers is not None and len(texts) > 1 else map
-        return np.stack(list(run(self._embed_text, token_ids)))
+        return run(self._embed_text, token_ids)
 
     def _embed_text(self, token_ids: list[int]) -> np.ndarray:
         (hidden,) = self._session.run(None, {
