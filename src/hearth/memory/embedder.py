@@ -64,7 +64,7 @@ class Embedder:
         ``max_seq_length`` (256 tokens) is cut there, as sentence-transformers does."""
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        return self._load().embed(texts)
+        return np.stack(list(self.embed_each(texts)))
 
     def embed_one(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
@@ -114,9 +114,6 @@ class _Model:
         tokenizer.enable_truncation(max_length=config["max_seq_length"])
         tokenizer.no_padding()
         return cls(tokenizer, _session(source, cache), threads)
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        return np.stack(list(self.embed_each(texts)))
 
     def embed_each(self, texts: list[str]) -> Iterator[np.ndarray]:
         token_ids = [encoding.ids for encoding in self._tokenizer.encode_batch(texts)]

@@ -271,12 +271,17 @@ def update_memory_in(session: Session, owner: Owner, memory_id: int, *,
     row.updated_at = utcnow()
     _add_sources(session, row.id, owner, add_sources)
     if text is not None and embedding is not None:
-        index = _search_index(session)
-        vector_sums.update(session, owner, added=[embedding],
-                           removed=index.vectors_of(session, [row.id]))
-        index.index(session, owner, IndexEntry(row.id, text, embedding))
+        _index_again(session, owner, IndexEntry(row.id, text, embedding))
     session.flush()
     return _record(row, _sources_of(session, [row.id])[row.id])
+
+
+def _index_again(session: Session, owner: Owner, entry: IndexEntry) -> None:
+    """Replace an indexed memory's entries, and its vector in the owner's sum."""
+    index = _search_index(session)
+    vector_sums.update(session, owner, added=[entry.embedding],
+                       removed=index.vectors_of(session, [entry.memory_id]))
+    index.index(session, owner, entry)
 
 
 def supersede(session: Session, owner: Owner, memory_id: int, *, by: int,
@@ -371,14 +376,11 @@ def replace_vectors(db: Database, memories: Sequence[IndexedText],
     with db.session() as session:
         now = {memory_id: text for memory_id, text in session.execute(
             select(Memory.id, Memory.text).where(Memory.id.in_([m.memory_id for m in memories])))}
-        index = _search_index(session)
         replaced = 0
         for memory, vector in zip(memories, vectors, strict=True):
             if now.get(memory.memory_id) != memory.text:
                 continue
-            vector_sums.update(session, memory.owner, added=[vector],
-                               removed=index.vectors_of(session, [memory.memory_id]))
-            index.index(session, memory.owner, IndexEntry(memory.memory_id, memory.text, vector))
+            _index_again(session, memory.owner, IndexEntry(memory.memory_id, memory.text, vector))
             replaced += 1
         return replaced
 

@@ -61,29 +61,31 @@ PREFILTER = 400  # candidates rescored; at least RESCORED_PER_RESULT per result 
 RESCORED_PER_RESULT = 4
 
 
-def _candidates_query(shards: range) -> str:
-    """Nearest by sign bits in every shard, then ranked by cosine distance of the floats.
+def _sign_bit_search(shard: int | None) -> str:
+    """The ``:k`` nearest by sign bits among the owner's vectors (one shard's, or all), each
+    with its cosine distance computed from the floats.
 
-    Each shard's search computes its candidates' distances itself: gathered first (a ``WITH``)
-    and compared after, their floats were copied once more (a search for a duplicate among
-    1,159 memories: 1.08 ms, against 0.75).
+    The search computes its candidates' distances itself: gathered first (a ``WITH``) and
+    compared after, their floats were copied once more (a search for a duplicate among 1,159
+    memories: 1.08 ms, against 0.75).
     """
-    coarse = " UNION ALL ".join(
-        "SELECT memory_id, vec_distance_cosine(embedding, :e) AS distance FROM memories_vec "
-        "WHERE bits MATCH vec_quantize_binary(:e) "
-        f"AND k = :k AND owner = :o AND shard = {shard}" for shard in shards)
+    in_shard = "" if shard is None else f" AND shard = {shard}"
+    return ("SELECT memory_id, vec_distance_cosine(embedding, :e) AS distance FROM memories_vec "
+            f"WHERE bits MATCH vec_quantize_binary(:e) AND k = :k AND owner = :o{in_shard}")
+
+
+def _candidates_query(shards: range) -> str:
+    """Nearest by sign bits in every shard, then ranked by cosine distance of the floats."""
+    coarse = " UNION ALL ".join(_sign_bit_search(shard) for shard in shards)
     return f"SELECT memory_id, distance FROM ({coarse}) ORDER BY distance LIMIT :limit"
 
 
 _NEAREST = sql(_candidates_query(range(SHARDS)))
 # A search for a few candidates (a duplicate check) asks the owner's shards as one: a query per
-# shard costs about 0.13 ms of its own, more than searching an eighth of the vectors saves. Four
-# candidates: 0.65 ms against 1.1-1.6 across the shards at 1,159 memories, 6 against 8-11 at
+# shard costs about 0.13 ms of its own, more than searching an eighth of the vectors saves. Eight
+# candidates: 0.82 ms against 1.1-1.6 across the shards at 1,159 memories, 6.4 against 8-11 at
 # 100,000; a near twin (cosine 0.94) was among them in 100 searches of 100 at both sizes.
-_NEAREST_FEW = sql(
-    "SELECT memory_id, vec_distance_cosine(embedding, :e) AS distance FROM memories_vec "
-    "WHERE bits MATCH vec_quantize_binary(:e) AND k = :k AND owner = :o "
-    "ORDER BY distance LIMIT :limit")
+_NEAREST_FEW = sql(f"{_sign_bit_search(None)} ORDER BY distance LIMIT :limit")
 # A search that may read through a connection of its own searches half the shards in another
 # thread: SQLite lets go of the GIL, so on two cores the two halves cost about one (recall at
 # 100,000 memories per owner: p50 45.7 to 40.6 ms).
@@ -234,14 +236,14 @@ def nearest(session: Session, owner: Owner, embedding: Embedding, limit: int,
             compared: int | None = None, *, committed_only: bool = False,
             ) -> list[tuple[int, float]]:
     wanted = max(compared if compared is not None else PREFILTER, RESCORED_PER_RESULT * limit)
-    parameters = {"e": _vector_blob(embedding), "o": owner.key, "limit": limit}
-    if wanted <= SHARDS:
-        rows = session.execute(_NEAREST_FEW, {**parameters, "k": wanted})
-        return [(int(i), 1.0 - float(d)) for i, d in rows]
-    parameters["k"] = math.ceil(wanted / SHARDS)
+    few = wanted <= SHARDS
+    parameters = {"e": _vector_blob(embedding), "o": owner.key, "limit": limit,
+                  "k": wanted if few else math.ceil(wanted / SHARDS)}  # per shard searched
     engine = session.get_bind()
+    if few:
+        rows = list(session.execute(_NEAREST_FEW, parameters))
     # An in-memory database has one connection, which two threads must not share.
-    if not committed_only or isinstance(engine.pool, StaticPool):
+    elif not committed_only or isinstance(engine.pool, StaticPool):
         rows = list(session.execute(_NEAREST, parameters))
     else:
         first, second = _NEAREST_HALVES
