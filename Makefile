@@ -1,16 +1,31 @@
 # The two set-up commands of the README: `make serve` and `make test`.
-# Each installs everything it needs into .venv first (llama-cpp-python compiles from source).
+# Each installs everything it needs into .venv first, from the committed lock (requirements/):
+# every package pinned with its hashes, so each machine gets the same set. `make lock` refreshes
+# the lock on purpose (after changing a dependency in pyproject.toml). llama-cpp-python compiles
+# from source.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 MODEL ?= qwen2.5-coder-0.5b-instruct
+PIP_VERSION := 26.0.1
+UV_VERSION := 0.13.8
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc)
 
-.PHONY: install model serve test bench bench-gateway
+.PHONY: install model serve test bench bench-gateway lock
 
-$(VENV)/.installed: pyproject.toml
+# Installs a lock into a venv: the pinned packages with their hashes and nothing else (--no-deps:
+# the lock already lists every transitive dependency), then hearth itself, then checks that the
+# venv holds exactly the lock's set.
+define install_lock
+	$(1)/bin/python -m pip install --quiet 'pip==$(PIP_VERSION)'
+	$(1)/bin/python -m pip install --progress-bar off --require-hashes --no-deps -r $(2)
+	$(if $(3),$(1)/bin/python -m pip install --quiet --no-deps -e .)
+	$(1)/bin/python scripts/check_installed.py $(2)
+endef
+
+$(VENV)/.installed: requirements/test.txt pyproject.toml
+	rm -rf $(VENV)
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --progress-bar off -e '.[test]'
+	$(call install_lock,$(VENV),requirements/test.txt,editable)
 	touch $@
 
 install: $(VENV)/.installed
@@ -24,19 +39,31 @@ serve: model
 test: model
 	$(PY) -m pytest -q
 
-bench: model
-	$(PY) -m pip install --quiet -e '.[test,bench]'
+# The bench lock is the test lock plus the bench extra (locked with the test lock as constraints),
+# so it installs on top of the same venv.
+$(VENV)/.installed-bench: $(VENV)/.installed requirements/bench.txt
+	$(call install_lock,$(VENV),requirements/bench.txt,)
+	touch $@
+
+bench: model $(VENV)/.installed-bench
 	$(VENV)/bin/hearth bench engine
 
 # LiteLLM's proxy goes into a venv of its own (see the gateway extra); wrk comes from Debian.
 LITELLM_VENV ?= .venv-litellm
-$(LITELLM_VENV)/.installed: pyproject.toml
+$(LITELLM_VENV)/.installed: requirements/gateway.txt
+	rm -rf $(LITELLM_VENV)
 	python3 -m venv $(LITELLM_VENV)
-	$(LITELLM_VENV)/bin/pip install --quiet --upgrade pip
-	# the pin of the gateway extra, without hearth's own (heavy) dependencies
-	$(LITELLM_VENV)/bin/pip install --progress-bar off "$$(sed -n 's/^ *"\(litellm\[proxy\][^"]*\)",/\1/p' pyproject.toml)"
+	$(call install_lock,$(LITELLM_VENV),requirements/gateway.txt,)
 	touch $@
 
 bench-gateway: install $(LITELLM_VENV)/.installed
 	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
 	$(VENV)/bin/hearth bench gateway --litellm $(LITELLM_VENV)/bin/litellm
+
+# Resolves pyproject.toml's ranges again, against this machine's package indexes (pip's own
+# configuration, passed on to uv), and writes the locks. uv lives in a venv of its own so that it
+# never joins the locked set.
+LOCK_VENV ?= .venv-lock
+lock:
+	test -x $(LOCK_VENV)/bin/uv || { python3 -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install --quiet 'uv==$(UV_VERSION)'; }
+	$(LOCK_VENV)/bin/python scripts/lock.py $(LOCK_VENV)/bin/uv
