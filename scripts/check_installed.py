@@ -47,7 +47,8 @@ def differences(lock: dict[str, str], present: dict[str, str]) -> list[str]:
 
 def main() -> int:
     lock = Path(sys.argv[1])
-    problems = differences(locked(lock), installed())
+    pins = locked(lock)
+    problems = differences(pins, installed())
     for problem in problems:
         print(f"{lock}: {problem}", file=sys.stderr)
     if problems:
@@ -55,7 +56,7 @@ def main() -> int:
     check = subprocess.run([sys.executable, "-m", "pip", "check"])
     if check.returncode:
         return check.returncode
-    print(f"{lock}: the environment holds exactly the locked set ({len(lock.read_text().splitlines())} lines)")
+    print(f"{lock}: the environment holds exactly the {len(pins)} locked packages")
     return 0
 
 

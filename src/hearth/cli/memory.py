@@ -180,6 +180,9 @@ def import_memories(
         fail(f"{file} is not a hearth memory export ({where}: {first['msg']}).")
     with one_line_errors():
         service = MemoryService(_database())
+        # Into a new database, this records the recipe of the vectors about to be written.
+        if vectors := service.vector_recipe_mismatch():
+            typer.echo(f"note: {vectors}", err=True)
         result = memory_export.import_memories(
             service.db, Owner(org, user), [m.to_portable() for m in document.memories],
             service.embed_memories)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 import uvicorn
+from rich.markup import escape
 
 from hearth.cli.common import fail, one_line_errors, settings_with, stderr
 from hearth.config import Settings
+
+if TYPE_CHECKING:
+    from hearth.store.db import Database
 
 # At the "warning" level uvicorn logs no requests, but unless its access log is off it still
 # formats each request's line.
@@ -26,18 +30,11 @@ def _loopback(host: str) -> bool:
         return host == "localhost"
 
 
-def _access_line(settings: Settings) -> str:
+def _access_line(db: Database, settings: Settings) -> str:
     """Say plainly who can call this server; refuse to be open beyond this machine."""
     from hearth.governance.tenancy import any_keys
-    from hearth.store.db import Database
 
-    db = Database.from_settings(settings)
-    db.migrate()
-    try:
-        keyed = any_keys(db)
-    finally:
-        db.dispose()
-    if keyed:
+    if any_keys(db):
         return "API keys required"
     if not _loopback(settings.host):
         fail(f"No API key exists, so this server would be open to anyone who can reach "
@@ -45,6 +42,22 @@ def _access_line(settings: Settings) -> str:
              "owner; hearth admin key create local <you>) or listen on 127.0.0.1.")
     return ("[bold yellow]open: no API keys exist yet, so anyone on this machine may call it"
             "[/]; create one with 'hearth admin key create' to require keys")
+
+
+def _startup_lines(settings: Settings) -> tuple[str, str | None]:
+    """What the database says before serving: who may call, and whether the stored memory
+    vectors were made by another embedder than this hearth's (a line naming the fix)."""
+    from hearth.memory.service import MemoryService
+    from hearth.store.db import Database
+
+    db = Database.from_settings(settings)
+    db.migrate()
+    try:
+        access = _access_line(db, settings)
+        vectors = MemoryService(db).vector_recipe_mismatch() if settings.memory else None
+    finally:
+        db.dispose()
+    return access, vectors
 
 
 def app_from_environment():
@@ -73,7 +86,10 @@ def serve(
         settings = settings_with(host=host, port=port, model=model, engine=engine,
                                  threads=threads, parallel=parallel,
                                  context_length=context_length, workers=workers)
-        access = _access_line(settings)
+        access, vectors = _startup_lines(settings)
+        if vectors:
+            stderr.print(f"[bold yellow]note:[/] {escape(vectors)}", soft_wrap=True,
+                         highlight=False)
         where = (f"http://{settings.host}:{settings.port}/v1 ({access}); "
                  f"data in {settings.home}")
         if settings.workers == 1:

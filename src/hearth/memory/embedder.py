@@ -15,6 +15,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,20 @@ class Embedder:
             if self._model is None:
                 self._model = _Model.open(self._cache, self._threads)
             return self._model
+
+    def recipe(self) -> str:
+        """What makes this embedder's vectors, in one line: the ONNX file's name (it carries
+        hashes of the weights and of the export recipe, libraries included) and the versions of
+        the libraries that tokenize and run it. Two embedders with the same recipe give the same
+        vectors; the database records the recipe of those it stores."""
+        cache = self._cache
+        if cache is None:
+            from hearth.config import Settings
+
+            cache = Settings().resolved_embedder_cache
+        runtime = " ".join(f"{name}=={metadata.version(name)}"
+                           for name in ("onnxruntime", "tokenizers"))
+        return f"{onnx_export.onnx_file(model_dir(), cache).stem} {runtime}"
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """One float32 row per text, L2-normalised. A text longer than the model's

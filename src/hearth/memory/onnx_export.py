@@ -24,6 +24,7 @@ import os
 import sys
 import tempfile
 import warnings
+from importlib import metadata
 from pathlib import Path
 
 # Everything that shapes the exported file. Change it and every cached file is rebuilt.
@@ -35,6 +36,10 @@ RECIPE = {
     "output": "last_hidden_state",
     "weights": "int8 per output channel, activations quantized per run "
                "(onnxruntime.quantization.quantize_dynamic)",
+    # The libraries that trace, convert and quantize the model: a new release of any may write
+    # other numbers into the file.
+    "libraries": {name: metadata.version(name)
+                  for name in ("torch", "transformers", "onnx", "onnxruntime")},
 }
 
 INPUT: str = RECIPE["inputs"][0]

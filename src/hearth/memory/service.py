@@ -18,6 +18,7 @@ from hearth.memory.embedder import Embedder, shared_embedder
 from hearth.memory.extract import Candidate, extract
 from hearth.memory.recall import RecalledMemory, recall
 from hearth.store import memories as store
+from hearth.store import vector_recipe
 from hearth.store.db import Database
 from hearth.store.memories import MemoryRecord, Owner, SourceRef
 
@@ -88,7 +89,24 @@ class MemoryService:
                                               self.embed_memories([m.text for m in batch]))
             after = batch[-1].memory_id
             progress(len(batch))
+        vector_recipe.record_recipe(self.db, self.embedder.recipe())
         return replaced
+
+    def vector_recipe_mismatch(self) -> str | None:
+        """A line to show when the stored vectors were made by another embedder recipe than
+        this one's (``Embedder.recipe``), naming the command that embeds them again; None when
+        they match. A database without memories takes this recipe as its own."""
+        current = self.embedder.recipe()
+        recorded = vector_recipe.recorded_recipe(self.db)
+        if recorded == current:
+            return None
+        if not store.count_all(self.db):
+            vector_recipe.record_recipe(self.db, current)
+            return None
+        made_by = f"by {recorded}" if recorded else "by an earlier hearth that did not record how"
+        return (f"The stored memory vectors were made {made_by}, not by this hearth's embedder "
+                f"({current}): recall still works, a little less well. Run `hearth memory "
+                "reembed` once to embed them again.")
 
     def recall(self, owner: Owner, question: str, *, now: datetime | None = None,
                limit: int = 10, token_budget: int | None = None) -> list[RecalledMemory]:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CheckConstraint,
     Boolean,
     DateTime,
     Dialect,
@@ -161,6 +162,18 @@ class MemoryVectorSum(Base):
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     total: Mapped[bytes] = mapped_column(LargeBinary)  # float64, one per dimension
     count: Mapped[int] = mapped_column(Integer)
+
+
+class MemoryVectorRecipe(Base):
+    """The one row saying which embedder recipe made the stored memory vectors
+    (``hearth.store.vector_recipe``)."""
+
+    __tablename__ = "memory_vector_recipe"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipe: Mapped[str] = mapped_column(String(512))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class MemoryJob(Base):
