@@ -9,15 +9,21 @@ MODEL ?= qwen2.5-coder-0.5b-instruct
 PIP_VERSION := 26.0.1
 UV_VERSION := 0.13.8
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc)
+# llama.cpp is built for x86-64-v3 (AVX2, FMA, F16C, BMI2), not for the build machine
+# (-march=native): some machines here advertise AMX that their hypervisor does not enable, and a
+# native build's AMX code dies with a protection fault (ldtilecfg) on the first decode. One
+# portable build also gives every machine the same code and the same numbers.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
 .PHONY: install model serve test bench bench-gateway lock
 
 # Installs a lock into a venv: the pinned packages with their hashes and nothing else (--no-deps:
 # the lock already lists every transitive dependency), then hearth itself, then checks that the
-# venv holds exactly the lock's set.
+# venv holds exactly the lock's set. No pip cache: a llama-cpp-python wheel that pip built
+# earlier, with other CMAKE_ARGS, would be taken from it as it is.
 define install_lock
 	$(1)/bin/python -m pip install --quiet 'pip==$(PIP_VERSION)'
-	$(1)/bin/python -m pip install --progress-bar off --require-hashes --no-deps -r $(2)
+	$(1)/bin/python -m pip install --progress-bar off --no-cache-dir --require-hashes --no-deps -r $(2)
 	$(if $(3),$(1)/bin/python -m pip install --quiet --no-deps -e .)
 	$(1)/bin/python scripts/check_installed.py $(2)
 endef
