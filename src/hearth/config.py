@@ -42,7 +42,16 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
-    context_length: int = Field(default=4096, ge=256, description="Tokens per sequence.")
+    context_length: int | None = Field(
+        default=None, ge=256,
+        description="Tokens per sequence; default: what the model was trained for, as far as "
+                    "kv_cache_mb allows for every parallel sequence.")
+    prefix_cache: bool = Field(
+        default=True, description="Reuse the KV cache of the longest cached prompt prefix.")
+    kv_cache_mb: int | None = Field(
+        default=None, ge=16,
+        description="Memory for the KV cache of all sequences together; default: a quarter of "
+                    "this machine's memory.")
     parallel: int = Field(default=4, ge=1, le=64, description="Sequences decoded together.")
     max_queue: int = Field(default=64, ge=0, description="Waiting requests before 503.")
     max_body_bytes: int = Field(default=2_000_000, ge=1024)

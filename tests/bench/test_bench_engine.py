@@ -312,7 +312,7 @@ def test_bench_engine_prints_tables_and_writes_the_json_report(
     result = CliRunner().invoke(app, [
         "bench", "engine", "--model", str(_fake_model(tmp_path)), "--threads", "1",
         "--max-tokens", "4", "--clients", "2", "--requests-per-client", "1", "--skip-peer",
-        "--json", str(out),
+        "--case", "load", "--json", str(out),
     ])
     assert result.exit_code == 0, result.output
     assert "tok/s" in result.output and "goals" in result.output

@@ -65,7 +65,8 @@ class Assistant:
             message_ids = await run_in_threadpool(self._record_request, original,
                                                   conversation_id, owner)
         content: list[str] = []
-        async for delta in self.engine.chat(request):
+        # The engine reuses cached prompt prefixes only within the caller's org.
+        async for delta in self.engine.chat(replace(request, cache_scope=owner.org_id)):
             content.append(delta.content)
             if delta.finish_reason is not None and said is not None:
                 await run_in_threadpool(self._queue_memory_job, original, said, owner,

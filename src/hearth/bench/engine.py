@@ -297,7 +297,7 @@ async def timed_chat(client: openai.AsyncOpenAI, model: str, messages: Messages,
     return RequestSample(time.perf_counter() - start, ttft, tokens, source)
 
 
-def _client(base_url: str) -> openai.AsyncOpenAI:
+def openai_client(base_url: str) -> openai.AsyncOpenAI:
     # No retries: a retried request would hide an overloaded server and distort latency.
     return openai.AsyncOpenAI(base_url=f"{base_url}/v1", api_key="x", max_retries=0,
                               timeout=REQUEST_TIMEOUT_S)
@@ -307,7 +307,7 @@ async def drive_clients(base_url: str, model: str, clients: int, requests_per_cl
                         max_tokens: int, seed: int) -> LevelResult:
     """Run ``clients`` concurrent clients, each sending its requests back to back, and
     summarise them; wall time runs from the first request sent to the last answer ended."""
-    async with _client(base_url) as client:
+    async with openai_client(base_url) as client:
 
         async def one_client(i: int) -> list[RequestSample]:
             return [await timed_chat(client, model, prompt_for(i, j), max_tokens, seed)
@@ -321,7 +321,7 @@ async def drive_clients(base_url: str, model: str, clients: int, requests_per_cl
 
 async def served_model_id(base_url: str) -> str:
     """The model name the server answers to, from its own ``/v1/models``."""
-    async with _client(base_url) as client:
+    async with openai_client(base_url) as client:
         models = await client.models.list()
     if not models.data:
         raise BenchError(f"{base_url}/v1/models lists no model; the server did not load one.")
@@ -331,7 +331,7 @@ async def served_model_id(base_url: str) -> str:
 async def warm_up(base_url: str, model: str, seed: int) -> None:
     """One short request before measuring, so that first-call costs (allocations, page-ins of
     the weights) are paid outside the timed levels."""
-    async with _client(base_url) as client:
+    async with openai_client(base_url) as client:
         sample = await timed_chat(client, model, [{"role": "user", "content": WARMUP_PROMPT}],
                                   WARMUP_MAX_TOKENS, seed)
     if sample.error:
@@ -525,9 +525,10 @@ def measured(name: str, run: Callable[[], SystemResult], log: Log) -> SystemResu
     return result
 
 
-def run_all(config: BenchConfig, log: Log = lambda _: None) -> dict[str, Any]:
+def run_all(config: BenchConfig, log: Log = lambda _: None, load: bool = True) -> dict[str, Any]:
     """Measure direct, then the peer (unless skipped), then hearth, one after another, and
-    return the whole report: machine, settings, per-system levels, ratios and goals."""
+    return the whole report: machine, settings, per-system levels, ratios and goals. Without
+    ``load``, only the report's frame, for a run of other cases alone."""
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     systems: dict[str, SystemResult] = {}
@@ -535,17 +536,18 @@ def run_all(config: BenchConfig, log: Log = lambda _: None) -> dict[str, Any]:
     def measure(name: str, run: Callable[[], SystemResult]) -> None:
         systems[name] = measured(name, run, log)
 
-    measure("direct", lambda: run_direct(config, log))
-    if not config.skip_peer:
+    if load:
+        measure("direct", lambda: run_direct(config, log))
+        if not config.skip_peer:
+            port = free_port()
+            measure("peer", lambda: run_server(
+                "peer", "llama-cpp-python's server (llama_cpp.server)",
+                peer_command(config, port), port, "/v1/models", config, log))
         port = free_port()
-        measure("peer", lambda: run_server(
-            "peer", "llama-cpp-python's server (llama_cpp.server)", peer_command(config, port),
-            port, "/v1/models", config, log))
-    port = free_port()
-    measure("hearth", lambda: run_server(
-        "hearth", "hearth serve", hearth_command(config, port), port, "/healthz", config, log,
-        env=hearth_env()))
-    ratios, goals = compare(systems, config.clients)
+        measure("hearth", lambda: run_server(
+            "hearth", "hearth serve", hearth_command(config, port), port, "/healthz", config,
+            log, env=hearth_env()))
+    ratios, goals = compare(systems, config.clients) if load else ({}, [])
     return {
         "benchmark": "engine",
         "started_at": started.isoformat(timespec="seconds"),

@@ -7,6 +7,7 @@ writes the JSON report.
 from __future__ import annotations
 
 import json
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -14,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hearth.bench.agent_loop import run_agent_loops
 from hearth.bench.engine import BenchConfig, run_all
 from hearth.cli.common import fail, one_line_errors, settings_with, stderr
 from hearth.engines.model_files import resolve_model_path
@@ -22,6 +24,12 @@ BUSY_WARNING = 0.1  # CPU share used by other processes above which a system is 
 
 app = typer.Typer(help="Benchmarks: hearth against references measured in the same run.",
                   no_args_is_help=True)
+
+
+class EngineCase(str, Enum):
+    all = "all"
+    load = "load"
+    agent_loop = "agent-loop"
 
 
 def parse_clients(text: str) -> tuple[int, ...]:
@@ -54,11 +62,17 @@ def engine(
         "--json", help="Where to write the JSON report.")] = Path("benchmarks/results/engine.json"),
     skip_peer: Annotated[bool, typer.Option(
         "--skip-peer", help="Do not run llama-cpp-python's server.")] = False,
+    case: Annotated[EngineCase, typer.Option(
+        help="load: hearth against llama-cpp-python at each concurrency level; agent-loop: ten "
+             "turns of a 4,000-token agent conversation, with and without the prefix cache, "
+             "through /v1/chat/completions and /v1/responses.")] = EngineCase.all,
 ) -> None:
-    """Compare hearth serve with llama-cpp-python, in-process and behind its own server.
+    """Compare hearth serve with llama-cpp-python, in-process and behind its own server, and
+    time an agent's turns.
 
     Reports decode tokens/s and time to first token at 1 client, total tokens/s and
-    p50/p95 latency at each higher level, and the ratios the goals are stated in.
+    p50/p95 latency at each higher level, the agent loop's time to first token per turn, and
+    the ratios the goals are stated in.
     """
     levels = parse_clients(clients)
     with one_line_errors():
@@ -74,13 +88,44 @@ def engine(
         if settings.engine != "llamacpp":
             stderr.print(f"[yellow]note:[/] hearth serve runs the {settings.engine!r} engine "
                          "(HEARTH_ENGINE), so its numbers say nothing about llama.cpp.")
-        report = run_all(config, log=lambda line: stderr.print(line, highlight=False))
+        log = lambda line: stderr.print(line, highlight=False)  # noqa: E731
+        report = run_all(config, log, load=case != EngineCase.agent_loop)
+        if case != EngineCase.load:
+            report["agent_loop"] = run_agent_loops(config, log)
+            report["goals"] += report["agent_loop"]["goals"]
     console = Console()
-    console.print(results_table(report))
+    if report["systems"]:
+        console.print(results_table(report))
+    if "agent_loop" in report:
+        console.print(agent_loop_table(report["agent_loop"]))
     console.print(goals_table(report, "goals (ratios against references from this run)"))
     write_report(console, report, json_path)
     warn_if_busy(report, "its numbers are likely low and the ratios against it skewed.")
     fail_if_unmeasured(report)
+
+
+def agent_loop_table(agent_loop: dict[str, Any]) -> Table:
+    """Time to first token per turn of each loop, with the share of the prompt cached."""
+    loops = agent_loop["loops"]
+    table = Table(title=f"agent loop: {agent_loop['turns']} turns, time to first token (s)",
+                  caption="cached: prompt tokens whose KV cache was reused", show_edge=False)
+    table.add_column("turn", justify="right")
+    table.add_column("prompt", justify="right")
+    for name in loops:
+        table.add_column(name, justify="right")
+        table.add_column("cached", justify="right")
+    for turn in range(agent_loop["turns"]):
+        cells = []
+        prompt = "-"
+        for loop in loops.values():
+            timing = loop["turns"][turn] if turn < len(loop["turns"]) else None
+            prompt = str(timing["prompt_tokens"]) if timing and prompt == "-" else prompt
+            cells += [_num(timing and timing["ttft_s"], 2),
+                      str(timing["cached_tokens"]) if timing else "-"]
+        table.add_row(str(turn + 1), prompt, *cells)
+    table.add_row("tok/s", "", *[cell for loop in loops.values()
+                                 for cell in (_num(loop["tokens_per_s"]), "")])
+    return table
 
 
 def write_report(console: Console, report: dict[str, Any], json_path: Path) -> None:

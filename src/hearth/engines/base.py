@@ -38,6 +38,8 @@ class ChatRequest:
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None
     priority: int = 0  # the caller's plan: higher is admitted first when the queue is full
+    # Whose prompt caches this request may reuse (the org): see ``engines.batch_decoder``.
+    cache_scope: str = ""
     # The client reads the answer as a stream. Engines that generate locally stream anyway;
     # one that forwards to another server asks it for a whole answer when this is False,
     # which is one response to parse instead of a chunk per token.
@@ -53,6 +55,7 @@ class Delta:
     finish_reason: FinishReason | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0  # prompt tokens served from the engine's prefix cache
 
 
 def completion_budget(context_length: int, prompt_tokens: int, max_tokens: int | None) -> int:
@@ -76,7 +79,7 @@ class Engine(Protocol):
     """A loaded model that can chat, count tokens and (maybe) embed."""
 
     model_id: str
-    context_length: int
+    context_length: int | None  # tokens per sequence; None where another server decides
 
     def chat(self, request: ChatRequest) -> AsyncIterator[Delta]:
         """Stream the answer. Closing the iterator early cancels generation at once."""

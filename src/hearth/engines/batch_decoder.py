@@ -4,8 +4,21 @@ One thread owns the llama.cpp context. Each step it puts the next token of every
 sequence, plus a chunk of any new prompt, into one batch and calls ``llama_decode`` once;
 on a CPU that costs little more than decoding a single sequence, so throughput grows with
 the number of concurrent clients instead of clients queueing behind a lock. A sequence
-joins at the next step after it arrives and leaves the moment it finishes or is cancelled,
-which frees its KV-cache cells for the next one.
+joins at the next step after it arrives and leaves the moment it finishes or is cancelled.
+
+Prefix caching: a slot keeps the KV cache of the last sequence it ran after that sequence
+leaves, and a new sequence goes to the free slot whose kept tokens share the longest prefix with
+its prompt, so only the rest of the prompt is decoded. Agents resend their whole history each
+turn, so their next prompt starts with the last one (and its answer): the second turn of a
+4,000-token conversation decodes only its new turn. A sequence that shares little with every
+kept cache (less than ``WORTH_REUSING`` of it) takes the free slot used longest ago, so the most
+recent caches live longest. The budget is the
+context itself: a slot never holds more than ``context_length`` tokens, running or kept, so
+kept caches can never starve running sequences of cells.
+
+A slot's cache is offered only to sequences of the same ``cache_scope`` (the org): the tokens
+are the same however they were computed, so no answer could differ, but the time to the first
+token would tell one org that another had just sent the same prefix.
 """
 
 from __future__ import annotations
@@ -22,9 +35,30 @@ import llama_cpp
 
 log = logging.getLogger(__name__)
 
+# A slot's cache is reused when the prompt shares at least this share of it (llama-server's
+# slot similarity); below that the prompt goes to the slot used longest ago instead.
+WORTH_REUSING = 0.5
+
 # What a sequence reports back: a text piece, or the end with its reason ("stop",
 # "length" or "error: …") and the number of tokens generated.
 Emit = Callable[[str | None, str | None, int], None]
+
+
+@dataclass
+class _KeptCache:
+    """What a free slot's KV cache holds, and when the slot was last used."""
+
+    tokens: list[int] = field(default_factory=list)
+    scope: str = ""
+    last_used: int = 0
+
+
+def _shared_prefix(a: list[int], b: list[int]) -> int:
+    n = min(len(a), len(b))
+    for i in range(n):
+        if a[i] != b[i]:
+            return i
+    return n
 
 
 @dataclass(eq=False)
@@ -35,9 +69,12 @@ class Sequence:
     max_tokens: int
     sampler: ctypes.c_void_p
     emit: Emit
+    cache_scope: str = ""
     cancelled: bool = False
     slot: int = -1
     n_past: int = 0
+    cached_tokens: int = 0  # prompt tokens whose KV came from the slot's cache
+    fed: list[int] = field(default_factory=list)  # tokens in the slot's KV cache, in order
     pending: list[int] = field(default_factory=list)
     generated: int = 0
     decoder: codecs.IncrementalDecoder = field(
@@ -49,7 +86,8 @@ class BatchDecoder:
     """Runs the decode loop for up to ``slots`` sequences on one llama.cpp context."""
 
     def __init__(self, model: llama_cpp.llama_model_p, vocab: llama_cpp.llama_vocab_p,
-                 slots: int, context_length: int, threads: int, batch_tokens: int = 512):
+                 slots: int, context_length: int, threads: int, batch_tokens: int = 512,
+                 prefix_cache: bool = True):
         params = llama_cpp.llama_context_default_params()
         params.n_ctx = slots * context_length
         params.n_batch = batch_tokens
@@ -66,6 +104,9 @@ class BatchDecoder:
         self._batch_tokens = batch_tokens
         self._batch = llama_cpp.llama_batch_init(batch_tokens, 0, 1)
         self._slots: list[Sequence | None] = [None] * slots
+        self._prefix_cache = prefix_cache
+        self._kept = [_KeptCache() for _ in range(slots)]
+        self._admitted = 0  # sequences admitted so far: the clock of ``_KeptCache.last_used``
         self._inbox: queue.Queue[Sequence] = queue.Queue()
         self._closing = False
         self._piece = ctypes.create_string_buffer(256)
@@ -74,7 +115,6 @@ class BatchDecoder:
 
     def submit(self, seq: Sequence) -> None:
         """Queue a sequence; the caller must not submit more than ``slots`` at once."""
-        seq.pending = list(seq.prompt)
         self._inbox.put(seq)
 
     def close(self) -> None:
@@ -98,6 +138,7 @@ class BatchDecoder:
                 except Exception as exc:  # never let one bad step kill the server
                     log.exception("decode step failed")
                     for seq in self._active():
+                        seq.fed = []  # what the failed batch left in the cache is unknown
                         self._finish(seq, f"error: {exc}")
 
     def _active(self) -> list[Sequence]:
@@ -108,10 +149,44 @@ class BatchDecoder:
             while None in self._slots:
                 seq = self._inbox.get(timeout=0.05) if block else self._inbox.get_nowait()
                 block = False
-                seq.slot = self._slots.index(None)
-                self._slots[seq.slot] = seq
+                self._place(seq)
         except queue.Empty:
             pass
+
+    def _place(self, seq: Sequence) -> None:
+        """Put ``seq`` in the free slot whose kept cache shares the longest prefix with its
+        prompt (of its scope), else the one used longest ago, and drop the rest of that cache."""
+        free = [slot for slot, running in enumerate(self._slots) if running is None]
+
+        def reuse(slot: int) -> int:
+            kept = self._kept[slot]
+            if kept.scope != seq.cache_scope:
+                return 0
+            shared = _shared_prefix(kept.tokens, seq.prompt)
+            # A prompt that shares only the chat template's first tokens would throw away a
+            # cache worth keeping for the prompt it came from.
+            return shared if shared >= WORTH_REUSING * len(kept.tokens) else 0
+
+        slot = max(free, key=lambda s: (reuse(s), -self._kept[s].last_used))
+        # At least the prompt's last token is decoded again: its logits give the first token.
+        cached = min(reuse(slot), len(seq.prompt) - 1)
+        if cached and not self._cut(slot, cached):
+            cached = 0
+        if not cached:
+            llama_cpp.llama_memory_seq_rm(self._memory, slot, -1, -1)
+        self._admitted += 1
+        self._kept[slot] = _KeptCache(last_used=self._admitted)
+        seq.slot, seq.n_past, seq.cached_tokens = slot, cached, cached
+        seq.fed = seq.prompt[:cached]
+        seq.pending = seq.prompt[cached:]
+        self._slots[slot] = seq
+
+    def _cut(self, slot: int, keep: int) -> bool:
+        """Drop the slot's cache from position ``keep`` on; False when what is left cannot be
+        reused: a memory that cannot cut a sequence short (recurrent models), or one that has
+        dropped its oldest positions (sliding-window attention keeps only the last window)."""
+        return bool(llama_cpp.llama_memory_seq_rm(self._memory, slot, keep, -1)) and \
+            llama_cpp.llama_memory_seq_pos_min(self._memory, slot) <= 0
 
     def _retire_cancelled(self) -> None:
         for seq in self._active():
@@ -132,6 +207,7 @@ class BatchDecoder:
             if room <= 0:
                 break
             chunk = seq.pending[:room]
+            seq.fed += chunk
             for token in chunk:
                 i = batch.n_tokens
                 batch.token[i] = token
@@ -173,6 +249,10 @@ class BatchDecoder:
         self._release(seq)
 
     def _release(self, seq: Sequence) -> None:
-        llama_cpp.llama_memory_seq_rm(self._memory, seq.slot, -1, -1)
+        """Free the slot, keeping what its KV cache holds for the next prompt that starts
+        the same way."""
+        kept = seq.fed if self._prefix_cache else []
+        llama_cpp.llama_memory_seq_rm(self._memory, seq.slot, len(kept), -1)
+        self._kept[seq.slot] = _KeptCache(kept, seq.cache_scope, self._kept[seq.slot].last_used)
         llama_cpp.llama_sampler_free(seq.sampler)
         self._slots[seq.slot] = None

@@ -42,6 +42,9 @@ def example_for_schema(schema: dict[str, Any]) -> Any:
     return {"string": "x", "integer": 1, "number": 1.5, "boolean": True, "null": None}[kind]
 
 
+FAKE_CONTEXT_LENGTH = 32768  # as Qwen2.5-Coder's, the default model
+
+
 class FakeEngine:
     def __init__(self, model_id: str, context_length: int, slots: int, max_queue: int,
                  token_delay: float = 0.0):
@@ -54,7 +57,7 @@ class FakeEngine:
     def from_settings(cls, settings: Settings) -> "FakeEngine":
         return cls(
             model_id=settings.model,
-            context_length=settings.context_length,
+            context_length=settings.context_length or FAKE_CONTEXT_LENGTH,
             slots=settings.parallel,
             max_queue=settings.max_queue,
             token_delay=float(os.environ.get("HEARTH_FAKE_TOKEN_DELAY", "0")),

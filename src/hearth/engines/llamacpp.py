@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import json
+import os
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -33,15 +34,45 @@ from hearth.errors import HearthError, InvalidRequest
 
 llama_cpp._logger.set_verbose(False)
 
+MIN_CONTEXT = 2048
+# Embeddings of the chat model read at most this many tokens of a text: a context of its own
+# whose batch is the whole text, so its working memory grows with this.
+EMBED_CONTEXT = 8192
+
+
+def kv_bytes_per_token(model: llama_cpp.llama_model_p) -> int:
+    """KV-cache bytes one token takes: a key and a value (f16) per layer and KV head."""
+    head_dim = llama_cpp.llama_model_n_embd(model) // llama_cpp.llama_model_n_head(model)
+    return (2 * llama_cpp.llama_model_n_layer(model) * llama_cpp.llama_model_n_head_kv(model)
+            * head_dim * 2)
+
+
+def fitting_context(trained: int, slots: int, per_token: int, budget_bytes: int) -> int:
+    """The longest context, up to what the model was trained for, whose KV cache for every
+    slot fits the budget (whole multiples of 256 tokens, at least ``MIN_CONTEXT``)."""
+    fits = budget_bytes // (slots * per_token) // 256 * 256
+    return max(min(trained, fits), min(trained, MIN_CONTEXT))
+
+
+def kv_cache_budget(settings: Settings) -> int:
+    if settings.kv_cache_mb is not None:
+        return settings.kv_cache_mb * 2**20
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 4
+
 
 class LlamaCppEngine:
-    def __init__(self, model_path: Path, model_id: str, *, context_length: int, threads: int,
-                 parallel: int, max_queue: int):
+    def __init__(self, model_path: Path, model_id: str, *, context_length: int | None,
+                 threads: int, parallel: int, max_queue: int, kv_budget_bytes: int,
+                 prefix_cache: bool = True):
+        """``context_length`` None: what the model was trained for, as far as
+        ``kv_budget_bytes`` holds the KV cache of ``parallel`` sequences."""
         self.model_id = model_id
-        self.context_length = context_length
         self._threads = threads
         params = llama_cpp.llama_model_default_params()
         self._model = LlamaModel(path_model=str(model_path), params=params, verbose=False)
+        self.context_length = context_length or fitting_context(
+            llama_cpp.llama_model_n_ctx_train(self._model.model), parallel,
+            kv_bytes_per_token(self._model.model), kv_budget_bytes)
         self._vocab = self._model.vocab
         self._add_bos = self._model.add_bos_token()
         metadata = self._model.metadata()
@@ -54,8 +85,8 @@ class LlamaCppEngine:
             eos_token=self._model.token_get_text(self._model.token_eos()),
         )
         self.admission = Admission(parallel, max_queue)
-        self._decoder = BatchDecoder(self._model.model, self._vocab, parallel, context_length,
-                                     threads)
+        self._decoder = BatchDecoder(self._model.model, self._vocab, parallel,
+                                     self.context_length, threads, prefix_cache=prefix_cache)
         self._embed_ctx: Any = None
         self._embed_lock = threading.Lock()
 
@@ -65,7 +96,8 @@ class LlamaCppEngine:
         model_id = path.stem if Path(settings.model).suffix == ".gguf" else settings.model
         return cls(path, model_id, context_length=settings.context_length,
                    threads=settings.threads, parallel=settings.parallel,
-                   max_queue=settings.max_queue)
+                   max_queue=settings.max_queue, kv_budget_bytes=kv_cache_budget(settings),
+                   prefix_cache=settings.prefix_cache)
 
     # -- tokens ----------------------------------------------------------------------------
 
@@ -138,7 +170,7 @@ class LlamaCppEngine:
             loop.call_soon_threadsafe(events.put_nowait, (text, finish, count))
 
         seq = Sequence(prompt=prompt, max_tokens=budget, sampler=self._sampler(request, grammar),
-                       emit=emit)
+                       emit=emit, cache_scope=request.cache_scope)
         self._decoder.submit(seq)
         # Tool calls are only known once the output is complete, so with tools on offer
         # the answer is held back and sent whole.
@@ -165,31 +197,36 @@ class LlamaCppEngine:
                     raise HearthError(f"Generation failed: {finish[7:]}")
                 else:
                     held.append(stops.flush())
-                yield self._last_delta("".join(held), finish, tools, len(prompt), count)
+                yield self._last_delta("".join(held), finish, tools, len(prompt), count,
+                                       seq.cached_tokens)
                 return
         finally:
             seq.cancelled = True
 
     def _last_delta(self, text: str, finish: str, tools: list[dict] | None,
-                    prompt_tokens: int, completion_tokens: int) -> Delta:
+                    prompt_tokens: int, completion_tokens: int, cached_tokens: int) -> Delta:
         calls = []
         if tools:
             text, calls = parse_tool_calls(text, tools)
         return Delta(content=text, tool_calls=calls or None,
                      finish_reason="tool_calls" if calls else finish,  # type: ignore[arg-type]
-                     prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+                     prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+                     cached_tokens=cached_tokens)
 
     # -- embeddings ------------------------------------------------------------------------
 
     async def embed(self, texts: list[str]) -> tuple[list[list[float]], int]:
         return await asyncio.to_thread(self._embed_all, texts)
 
+    @property
+    def _embed_context(self) -> int:
+        return min(self.context_length, EMBED_CONTEXT)
+
     def _embed_all(self, texts: list[str]) -> tuple[list[list[float]], int]:
         with self._embed_lock:
             if self._embed_ctx is None:
                 params = llama_cpp.llama_context_default_params()
-                params.n_ctx = self.context_length
-                params.n_batch = params.n_ubatch = self.context_length
+                params.n_ctx = params.n_batch = params.n_ubatch = self._embed_context
                 params.n_seq_max = 1
                 params.embeddings = True
                 params.pooling_type = llama_cpp.LLAMA_POOLING_TYPE_MEAN
@@ -197,7 +234,7 @@ class LlamaCppEngine:
                 self._embed_ctx = llama_cpp.llama_init_from_model(self._model.model, params)
             vectors, total = [], 0
             for text in texts:
-                tokens = self._tokenize(text, special=False)[: self.context_length] or [0]
+                tokens = self._tokenize(text, special=False)[: self._embed_context] or [0]
                 total += len(tokens)
                 vectors.append(self._embed_one(tokens))
             return vectors, total

@@ -108,7 +108,8 @@ def _error_fields(body: bytes) -> tuple[str, str | None, str | None]:
 
 class UpstreamEngine:
     def __init__(self, model_id: str, urls: list[str], *, upstream_model: str,
-                 api_key: str | None, context_length: int, concurrency: int, max_queue: int):
+                 api_key: str | None, context_length: int | None, concurrency: int,
+                 max_queue: int):
         self.model_id = model_id
         self.context_length = context_length  # not enforced here: the upstream knows its own
         self.upstream_model = upstream_model

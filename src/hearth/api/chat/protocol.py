@@ -135,7 +135,12 @@ class ChatCompletionRequest(BaseModel):
         return (self.metadata or {}).get("conversation")
 
 
+class PromptTokensDetails(BaseModel):
+    cached_tokens: int = 0  # prompt tokens whose KV cache was reused from an earlier request
+
+
 class Usage(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+    prompt_tokens_details: PromptTokensDetails = PromptTokensDetails()

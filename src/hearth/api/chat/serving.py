@@ -64,9 +64,10 @@ def _tool_calls_json(calls: list[ToolCall], with_index: bool = False) -> list[di
     return out
 
 
-def _usage(delta: Delta) -> dict[str, int]:
+def _usage(delta: Delta) -> dict[str, Any]:
     return {"prompt_tokens": delta.prompt_tokens, "completion_tokens": delta.completion_tokens,
-            "total_tokens": delta.prompt_tokens + delta.completion_tokens}
+            "total_tokens": delta.prompt_tokens + delta.completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": delta.cached_tokens}}
 
 
 class ChatServing:

@@ -1,0 +1,46 @@
+"""The agent-loop case of ``hearth bench engine``: its prompts and how its goals are decided."""
+
+from __future__ import annotations
+
+from hearth.bench.agent_loop import (
+    RESPONSES_GOAL, SECOND_TURN_GOAL, Loop, Turn, agent_loop_goals, instructions,
+)
+
+
+def loop(name: str, ttfts: list[float], tokens: int = 16, wall_s: float = 10.0) -> Loop:
+    return Loop(name, name, [Turn(4000 + 40 * i, 0, tokens, ttft, ttft + 1.0)
+                             for i, ttft in enumerate(ttfts)], wall_s=wall_s)
+
+
+def test_each_loop_starts_from_instructions_of_its_own_of_about_4000_tokens() -> None:
+    chat, responses = instructions("chat"), instructions("responses")
+    assert chat != responses
+    # A prefix one loop left in the cache must not serve the other: they differ at once.
+    assert chat[:60] != responses[:60]
+    words = len(chat.split())
+    assert 2500 < words < 4000  # about 1.3 tokens a word for this text
+
+
+def test_the_second_turn_goal_is_its_ttft_over_the_firsts() -> None:
+    ratios, goals = agent_loop_goals(loop("chat", [10.0, 1.5]), loop("responses", [10.0, 1.5]),
+                                     loop("chat_no_cache", [10.0, 10.5]))
+    assert ratios["second_vs_first_turn_ttft"] == 0.15
+    assert ratios["second_vs_first_turn_ttft_no_cache"] == 1.05
+    [second_turn, responses] = goals
+    assert second_turn.met is (0.15 <= SECOND_TURN_GOAL)
+    assert responses.measured == 1.0 and responses.met is True
+
+
+def test_responses_slower_than_the_goal_allows_is_not_met() -> None:
+    chat = loop("chat", [10.0, 1.0], wall_s=10.0)
+    slow = loop("responses", [10.0, 1.0], wall_s=10.0 / (RESPONSES_GOAL - 0.01))
+    _, [_, responses] = agent_loop_goals(chat, slow, loop("chat_no_cache", [10.0, 10.0]))
+    assert responses.met is False
+
+
+def test_a_loop_that_was_not_measured_decides_nothing() -> None:
+    failed = Loop("responses", "responses", error="404")
+    _, [second_turn, responses] = agent_loop_goals(loop("chat", [10.0, 1.0]), failed,
+                                                   loop("chat_no_cache", [10.0, 10.0]))
+    assert second_turn.met is True
+    assert responses.measured is None and responses.met is None
