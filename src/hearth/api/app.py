@@ -18,6 +18,7 @@ from hearth.api.chat.serving import ChatServing
 from hearth.api.conversations.router import router as conversations_router
 from hearth.api.embeddings.router import router as embeddings_router
 from hearth.api.errors import install_error_handlers
+from hearth.api.generation import Generation
 from hearth.api.hot_route import AppWithHotRoute
 from hearth.api.memories.router import router as memories_router
 from hearth.api.metrics import Metrics, MetricsMiddleware
@@ -83,8 +84,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.memory = memory
     app.state.gate = gate
     app.state.energy = EnergyMeter(settings.energy_watts)
-    app.state.chat = ChatServing(Assistant(engine, db, memory, worker), metrics, gate,
-                                 app.state.energy, settings.max_tokens_limit)
+    app.state.generation = Generation(Assistant(engine, db, memory, worker), metrics, gate,
+                                      app.state.energy, settings.max_tokens_limit)
+    app.state.chat = ChatServing(app.state.generation)
     install_error_handlers(app)
     for router in (health.router, models_router, embeddings_router,
                    conversations_router, memories_router, admin_router):
