@@ -23,6 +23,8 @@ from hearth.api.hot_route import AppWithHotRoute
 from hearth.api.memories.router import router as memories_router
 from hearth.api.metrics import Metrics, MetricsMiddleware
 from hearth.api.models.router import router as models_router
+from hearth.api.responses.router import router as responses_router
+from hearth.api.responses.serving import ResponsesServing
 from hearth.assistant.turn import Assistant
 from hearth.config import Settings
 from hearth.engines.base import Engine
@@ -87,9 +89,10 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.generation = Generation(Assistant(engine, db, memory, worker), metrics, gate,
                                       app.state.energy, settings.max_tokens_limit)
     app.state.chat = ChatServing(app.state.generation)
+    app.state.responses = ResponsesServing(app.state.generation, db)
     install_error_handlers(app)
     for router in (health.router, models_router, embeddings_router,
-                   conversations_router, memories_router, admin_router):
+                   conversations_router, responses_router, memories_router, admin_router):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -79,6 +79,11 @@ class Generation:
             await meter.settle(exc.status if isinstance(exc, HearthError) else 500)
             raise
 
+    @staticmethod
+    def owner(request: Request, admitted: Pass, user: str | None) -> Owner:
+        """Whose data the request reaches: the caller's, or the end user it names."""
+        return admitted.principal.owner_for(user or named_user(request))
+
     def start(self, engine_request: ChatRequest, request: Request, admitted: Pass,
               meter: RequestMeter, *, user: str | None, metadata: dict[str, str] | None) -> Turn:
         """Begin the assistant's turn for the caller (or the end user it names).
@@ -89,7 +94,7 @@ class Generation:
         """
         principal = admitted.principal
         named = user or named_user(request)
-        owner = principal.owner_for(named)
+        owner = self.owner(request, admitted, user)
         memory_off = "off" in (request.headers.get("x-hearth-memory"),
                                (metadata or {}).get("memory"))
         deltas = self.assistant.respond(

@@ -1,9 +1,8 @@
 """Stored Responses API answers: kept, read back, continued, deleted, and purged.
 
 Every read and write is narrowed to one owner by ``_owned``, so a response that belongs to
-another org or user behaves exactly like one that does not exist. A response is saved
-when its request arrives (its input is then on record, even if the server dies while it is
-answered) and saved again, whole, when the answer is done.
+another org or user behaves exactly like one that does not exist. A response is saved once,
+whole, when its answer is done (or has failed).
 """
 
 from __future__ import annotations
@@ -41,20 +40,11 @@ def _not_found(response_id: str) -> NotFound:
 
 
 def save_response(db: Database, owner: Owner, body: dict[str, Any],
-                  input_items: list[dict[str, Any]] | None = None) -> None:
-    """Store a response under ``body["id"]``, or replace the body of the owner's stored one
-    (its input items are kept when none are given)."""
+                  input_items: list[dict[str, Any]]) -> None:
+    """Store a response object under its id, with the input items it answered."""
     with db.session() as session:
-        row = session.scalars(_owned(select(StoredResponse), owner)
-                              .where(StoredResponse.id == body["id"])).one_or_none()
-        if row is None:
-            session.add(StoredResponse(id=body["id"], org_id=owner.org_id,
-                                       user_id=owner.user_id, created_at=utcnow(), body=body,
-                                       input_items=input_items or []))
-            return
-        row.body = body
-        if input_items is not None:
-            row.input_items = input_items
+        session.add(StoredResponse(id=body["id"], org_id=owner.org_id, user_id=owner.user_id,
+                                   created_at=utcnow(), body=body, input_items=input_items))
 
 
 def get_response(db: Database, owner: Owner, response_id: str) -> ResponseRecord:
