@@ -215,6 +215,19 @@ def test_a_streamed_function_call_has_its_arguments_events(client: openai.OpenAI
     assert events[-1].response.output[0].call_id == done.call_id
 
 
+def test_a_call_to_a_function_in_a_namespace_names_its_namespace(client: openai.OpenAI) -> None:
+    agents = {"type": "namespace", "name": "agents", "description": "Sub-agents.",
+              "tools": [{**WEATHER_TOOL, "name": "spawn_agent"}]}
+
+    called = client.responses.create(model=MODEL, input="Start a helper.",
+                                     tools=[WEATHER_TOOL, agents],
+                                     tool_choice={"type": "function", "name": "spawn_agent"})
+
+    (call,) = called.output
+    assert (call.name, call.namespace) == ("spawn_agent", "agents")
+    assert called.tools[1].type == "namespace"
+
+
 def test_a_tool_type_hearth_cannot_run_is_a_400_naming_it(http: httpx.Client) -> None:
     response = http.post("/responses", json={"model": MODEL, "input": "hi",
                                              "tools": [{"type": "web_search"}]})

@@ -30,8 +30,10 @@ class ResponseBuilder:
     """
 
     def __init__(self, response: dict[str, Any], *, count_tokens: Callable[[str], int],
-                 parallel_tool_calls: bool, stream: bool):
+                 parallel_tool_calls: bool, stream: bool,
+                 namespaces: dict[str, str | None] | None = None):
         self.response = response
+        self._namespaces = namespaces or {}
         self._count_tokens = count_tokens
         self._parallel_tool_calls = parallel_tool_calls
         self._stream = stream
@@ -73,6 +75,8 @@ class ResponseBuilder:
         for call in calls if self._parallel_tool_calls else calls[:1]:
             item = {"id": new_id("fc"), "type": "function_call", "call_id": call.id,
                     "name": call.name, "arguments": "", "status": "in_progress"}
+            if namespace := self._namespaces.get(call.name):
+                item["namespace"] = namespace
             self.response["output"].append(item)
             where = {"item_id": item["id"], "output_index": self._index}
             events += self._event("response.output_item.added", output_index=self._index,

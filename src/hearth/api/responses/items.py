@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from hearth.api.responses.protocol import ResponsesRequest
+from hearth.api.responses.protocol import NamespaceTool, ResponsesRequest
 
 _ID_PREFIXES = {"message": "msg", "function_call": "fc", "function_call_output": "fco",
                 "reasoning": "rs"}
@@ -67,11 +67,14 @@ def to_messages(items: list[dict[str, Any]], instructions: str | None) -> list[d
 
 
 def chat_tools(body: ResponsesRequest) -> list[dict[str, Any]] | None:
-    """Function tools in the chat shape, where the function's fields sit under ``function``."""
+    """Function tools in the chat shape, where the function's fields sit under ``function``;
+    the functions of a namespace are listed like the others."""
     if not body.tools:
         return None
-    return [{"type": "function", "function": tool.model_dump(exclude={"type"}, exclude_none=True)}
-            for tool in body.tools]
+    functions = [inner for tool in body.tools
+                 for inner in (tool.tools if isinstance(tool, NamespaceTool) else [tool])]
+    return [{"type": "function", "function": f.model_dump(exclude={"type"}, exclude_none=True)}
+            for f in functions]
 
 
 def chat_tool_choice(body: ResponsesRequest) -> str | dict[str, Any]:

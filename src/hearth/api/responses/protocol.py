@@ -86,6 +86,19 @@ class FunctionTool(FunctionDef):
     type: Literal["function"]
 
 
+class NamespaceTool(BaseModel):
+    """Function tools grouped under one name (Codex CLI sends its sub-agent tools so); the
+    model sees the functions, and a call to one of them names its namespace."""
+
+    type: Literal["namespace"]
+    name: str
+    description: str | None = None
+    tools: list[FunctionTool]
+
+
+Tool = Annotated[FunctionTool | NamespaceTool, Field(discriminator="type")]
+
+
 class FunctionChoice(BaseModel):
     type: Literal["function"]
     name: str
@@ -130,7 +143,7 @@ class ResponsesRequest(BaseModel):
     model: str = Field(min_length=1)
     input: list[InputItem] = Field(min_length=1)  # a string is read as one user message
     instructions: str | None = None
-    tools: list[FunctionTool] | None = Field(default=None, max_length=128)
+    tools: list[Tool] | None = Field(default=None, max_length=128)
     tool_choice: Literal["none", "auto", "required"] | FunctionChoice = "auto"
     parallel_tool_calls: bool = True
     text: TextConfig = TextConfig()
@@ -158,7 +171,7 @@ class ResponsesRequest(BaseModel):
     @field_validator("tools", mode="before")
     @classmethod
     def _function_tools(cls, value: Any) -> Any:
-        return _refuse_unknown("tool", value, ("function",))
+        return _refuse_unknown("tool", value, ("function", "namespace"))
 
     @field_validator("background")
     @classmethod
@@ -166,6 +179,17 @@ class ResponsesRequest(BaseModel):
         if value:
             raise ValueError("background responses are not supported; stream instead")
         return value
+
+    @property
+    def functions(self) -> dict[str, str | None]:
+        """Every function the model may call, with the namespace it sits in (if any)."""
+        found: dict[str, str | None] = {}
+        for tool in self.tools or ():
+            if isinstance(tool, NamespaceTool):
+                found.update((inner.name, tool.name) for inner in tool.tools)
+            else:
+                found[tool.name] = None
+        return found
 
     @property
     def reasoning_effort(self) -> ReasoningEffort | None:

@@ -95,7 +95,8 @@ class ResponsesServing:
         builder = ResponseBuilder(
             _response_object(body, self.generation.model_id),
             count_tokens=self.generation.assistant.engine.count_tokens,
-            parallel_tool_calls=body.parallel_tool_calls, stream=body.stream)
+            parallel_tool_calls=body.parallel_tool_calls, stream=body.stream,
+            namespaces=body.functions)
         kept = all_items if body.store else None
         if body.stream:
             first = await self.generation.first(turn)  # errors here -> 4xx
