@@ -124,6 +124,37 @@ def test_streaming_yields_the_answer_in_pieces_then_usage(client: openai.OpenAI)
     assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (6, 5, 11)
 
 
+def test_reasoning_effort_brings_reasoning_apart_from_the_answer(client: openai.OpenAI) -> None:
+    reply = client.chat.completions.create(model=MODEL, messages=ask("two words"),
+                                           reasoning_effort="low")
+
+    message = reply.choices[0].message.model_dump()
+    assert message["content"] == "You said: two words"
+    assert message["reasoning"] == message["reasoning_content"] == "Thinking (low) about: two words"
+    assert reply.usage.completion_tokens == 5 + 4  # the thinking counts as completion
+
+
+def test_streamed_reasoning_comes_in_deltas_of_its_own_before_the_answer(
+    client: openai.OpenAI,
+) -> None:
+    stream = client.chat.completions.create(model=MODEL, messages=ask("hi"), stream=True,
+                                            reasoning_effort="high")
+
+    deltas = [chunk.choices[0].delta.model_dump() for chunk in stream if chunk.choices]
+    thinking = [d for d in deltas if d.get("reasoning")]
+    assert all(d["reasoning_content"] == d["reasoning"] and not d["content"] for d in thinking)
+    assert "".join(d["reasoning"] for d in thinking) == "Thinking (high) about: hi"
+    answer_starts = next(i for i, d in enumerate(deltas) if d["content"])
+    assert deltas.index(thinking[-1]) < answer_starts
+    assert "".join(d["content"] or "" for d in deltas) == "You said: hi"
+
+
+def test_an_unknown_reasoning_effort_is_a_400(http: httpx.Client) -> None:
+    response = post_chat(http, {"model": MODEL, "messages": ask("hi"),
+                                "reasoning_effort": "enormous"})
+    assert_openai_error(response, 400, param="reasoning_effort")
+
+
 def test_raw_stream_is_server_sent_events_ending_with_done(http: httpx.Client) -> None:
     body = {"model": MODEL, "messages": ask("hi"), "stream": True}
     with http.stream("POST", "/chat/completions", json=body) as response:

@@ -17,17 +17,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from hearth.governance import tenancy
 from hearth.governance.plans import LevelLimits, PlanLimits
 from hearth.store.db import Database
-from hearth.store.tables import ApiKey
+from hearth.store.tables import ApiKey, UsageRecord
 from live_server import FAKE_ENV, LiveServer, start_server
 
 MODEL = FAKE_ENV["HEARTH_MODEL"]
 OPERATOR = "test operator"
 CHAT = {"model": MODEL, "messages": [{"role": "user", "content": "hello"}]}
+RESPONSE = {"model": MODEL, "input": "hello"}
 
 
 @dataclass
@@ -38,6 +39,7 @@ class World:
     key_ids: dict[str, str]
     conversation: str  # bob's (acme)
     memory: int  # bob's (acme)
+    response: str  # bob's (acme), stored
 
     def call(self, method: str, path: str, key: str | None = None, *,
              json: object = None, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -91,7 +93,7 @@ def world(tmp_path_factory: pytest.TempPathFactory,
         session.execute(update(ApiKey).where(ApiKey.id == ids["bob_expired"])
                         .values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))
     server = start_server(home, env={**FAKE_ENV, "HEARTH_DATABASE_URL": module_database_url})
-    world = World(server, db, keys, ids, conversation="conv-bob-1", memory=0)
+    world = World(server, db, keys, ids, conversation="conv-bob-1", memory=0, response="")
     chat = world.call("POST", "/v1/chat/completions", "bob",
                       json={**CHAT, "metadata": {"conversation": world.conversation}})
     assert chat.status_code == 200, chat.text
@@ -99,6 +101,10 @@ def world(tmp_path_factory: pytest.TempPathFactory,
                       json={"text": "Bob's secret plan is to sail to Lisbon.", "kind": "plan"})
     assert made.status_code == 201, made.text
     world.memory = made.json()["id"]
+    answered = world.call("POST", "/v1/responses", "bob",
+                          json={**RESPONSE, "input": "Bob sails to Lisbon."})
+    assert answered.status_code == 200, answered.text
+    world.response = answered.json()["id"]
     yield world
     server.stop()
     db.dispose()
@@ -115,6 +121,10 @@ def routes(world: World) -> list[tuple[str, str, object, str | None]]:
         ("POST", "/v1/embeddings", {"model": MODEL, "input": "hi"}, "chat"),
         ("GET", "/v1/conversations", None, "chat"),
         ("GET", f"/v1/conversations/{conversation}", None, "chat"),
+        ("POST", "/v1/responses", RESPONSE, "chat"),
+        ("GET", f"/v1/responses/{world.response}", None, "chat"),
+        ("GET", f"/v1/responses/{world.response}/input_items", None, "chat"),
+        ("DELETE", f"/v1/responses/{world.response}", None, "chat"),
         ("GET", "/v1/memories", None, "memory:read"),
         ("GET", "/v1/memories/search?q=Lisbon", None, "memory:read"),
         ("GET", "/v1/memories/export", None, "memory:read"),
@@ -185,10 +195,14 @@ def test_a_member_does_not_get_admin_even_when_the_key_asks_for_it(world: World)
                  "insufficient_scope")
 
 
-def test_another_orgs_conversations_and_memories_are_not_found(world: World) -> None:
+def test_another_orgs_conversations_memories_and_responses_are_not_found(world: World) -> None:
     memory = world.memory
     for method, path, body in (
         ("GET", f"/v1/conversations/{world.conversation}", None),
+        ("GET", f"/v1/responses/{world.response}", None),
+        ("GET", f"/v1/responses/{world.response}/input_items", None),
+        ("DELETE", f"/v1/responses/{world.response}", None),
+        ("POST", "/v1/responses", {**RESPONSE, "previous_response_id": world.response}),
         ("GET", f"/v1/memories/{memory}", None),
         ("GET", f"/v1/memories/{memory}/sources", None),
         ("PATCH", f"/v1/memories/{memory}", {"text": "Carol was here."}),
@@ -206,6 +220,7 @@ def test_another_orgs_conversations_and_memories_are_not_found(world: World) -> 
     assert named.status_code == 200 and named.json()["data"] == []
     # Bob still has everything.
     assert "Lisbon" in world.call("GET", f"/v1/memories/{memory}", "bob").text
+    assert "Lisbon" in world.call("GET", f"/v1/responses/{world.response}", "bob").text
 
 
 def test_another_orgs_admin_reaches_nothing_of_acme(world: World) -> None:
@@ -264,6 +279,24 @@ def test_over_the_plans_rate_limit_is_a_429_and_others_keep_being_served(world: 
     assert replies[2].json()["error"]["type"] == "rate_limit_error"
     assert 1 <= int(replies[2].headers["retry-after"]) <= 60
     assert world.call("POST", "/v1/chat/completions", "bob", json=CHAT).status_code == 200
+
+
+def test_responses_are_held_to_the_plan_and_metered_like_chat(world: World) -> None:
+    tenancy.set_plan(world.db, OPERATOR, "one-a-minute", priority=0, limits=PlanLimits(
+        requests_per_minute=LevelLimits(key=1)))
+    tenancy.create_user(world.db, OPERATOR, "acme", "ria", plan="one-a-minute")
+    ria = tenancy.create_key(world.db, OPERATOR, "acme", "ria").secret
+
+    first = world.call("POST", "/v1/responses", ria, json=RESPONSE)
+    second = world.call("POST", "/v1/responses", ria, json=RESPONSE)
+
+    assert first.status_code == 200, first.text
+    assert_error(second, 429, "rate_limit_exceeded")
+    with world.db.session() as session:
+        usage = session.execute(select(UsageRecord.route, UsageRecord.status,
+                                       UsageRecord.prompt_tokens)
+                                .where(UsageRecord.user_id == "ria")).all()
+    assert usage == [("responses", 200, first.json()["usage"]["input_tokens"])]
 
 
 def test_usage_is_reported_by_user_key_and_model_and_as_csv(world: World) -> None:

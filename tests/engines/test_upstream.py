@@ -89,6 +89,24 @@ def test_a_streamed_answer_arrives_chunk_by_chunk_with_the_upstreams_usage(
 
 
 @pytest.mark.parametrize("stream", [False, True])
+def test_upstream_reasoning_comes_back_apart_and_the_effort_is_passed_on(
+    client: openai.OpenAI, stream: bool,
+) -> None:
+    # The fake upstream thinks only when given an effort, and names its reasoning
+    # reasoning_content in a whole answer, reasoning in a stream.
+    if stream:
+        deltas = [c.choices[0].delta.model_dump() for c in client.chat.completions.create(
+            model=MODEL, messages=ask(), reasoning_effort="medium", stream=True) if c.choices]
+        reasoning = "".join(d.get("reasoning") or "" for d in deltas)
+        content = "".join(d["content"] or "" for d in deltas)
+    else:
+        message = client.chat.completions.create(
+            model=MODEL, messages=ask(), reasoning_effort="medium").choices[0].message.model_dump()
+        reasoning, content = message["reasoning"], message["content"]
+    assert (reasoning, content) == ("Thinking (medium).", ANSWER)
+
+
+@pytest.mark.parametrize("stream", [False, True])
 def test_max_tokens_reaches_the_upstream_and_its_length_finish_comes_back(
     client: openai.OpenAI, stream: bool,
 ) -> None:

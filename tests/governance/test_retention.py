@@ -13,12 +13,14 @@ import numpy as np
 import pytest
 from sqlalchemy import select, text, update
 
+from hearth.errors import NotFound
 from hearth.governance import audit, retention, tenancy
 from hearth.store import conversations
 from hearth.store import memories as memory_store
+from hearth.store import responses
 from hearth.store.db import Database
 from hearth.store.memories import Owner, SourceRef
-from hearth.store.tables import Conversation, Memory, UsageCounter
+from hearth.store.tables import Conversation, Memory, StoredResponse, UsageCounter
 
 OPERATOR = "operator test (cli)"
 DIMENSIONS = 384
@@ -99,6 +101,30 @@ def test_expired_conversations_go_with_their_messages_and_fresh_ones_stay(
     assert messages_of(orgs, fresh) == messages_of(orgs, kept) == 2
 
 
+def stored_response(db: Database, org: str, *, age: timedelta) -> str:
+    response_id = f"resp_{org}_{age.days}"
+    responses.save_response(db, Owner(org, "u"), {"id": response_id},
+                            [{"type": "message", "role": "user", "content": "hello"}])
+    with db.session() as session:
+        session.execute(update(StoredResponse).where(StoredResponse.id == response_id)
+                        .values(created_at=datetime.now(UTC) - age))
+    return response_id
+
+
+def test_stored_responses_expire_with_the_conversations(orgs: Database) -> None:
+    old = stored_response(orgs, "brief", age=TWO_DAYS_AGO)
+    fresh = stored_response(orgs, "brief", age=timedelta(0))
+    kept = stored_response(orgs, "keeper", age=timedelta(days=400))
+
+    done = retention.purge(orgs)
+
+    assert done.responses == 1
+    with pytest.raises(NotFound):
+        responses.get_response(orgs, Owner("brief", "u"), old)
+    assert responses.get_response(orgs, Owner("brief", "u"), fresh).id == fresh
+    assert responses.get_response(orgs, Owner("keeper", "u"), kept).id == kept
+
+
 def test_expired_memories_leave_no_row_source_or_index_entry(orgs: Database) -> None:
     owner = Owner("brief", "u")
     old = memory(orgs, owner, "My old locker code is marzipan.", seed=1, age=TWO_DAYS_AGO)
@@ -142,7 +168,8 @@ def test_a_purge_that_deletes_is_on_the_audit_log(orgs: Database) -> None:
 
     purges = [e for e in audit.entries(orgs) if e.action == "retention.purge"]
     assert [(e.org_id, e.target, e.actor, e.details) for e in purges] == [
-        ("brief", "brief", "operator test (cli)", {"conversations": 1, "memories": 2})]
+        ("brief", "brief", "operator test (cli)",
+         {"conversations": 1, "responses": 0, "memories": 2})]
     assert audit.verify(orgs).ok
 
 

@@ -143,7 +143,7 @@ def test_the_server_remembers_through_the_model_when_configured(tmp_path: Path) 
                                json={"model": "fake-model", "messages": [
                                    {"role": "user", "content": "Hello there!"}]})
         assert response.status_code == 200, response.text
-        assert app.state.chat.assistant.worker.wait_idle(timeout=30)
+        assert app.state.generation.assistant.worker.wait_idle(timeout=30)
         listed = client.get("/v1/memories", headers={"X-Hearth-User": "anna"}).json()
     # "Hello there!" is chit-chat to the rules: these memories can only be the model's.
     remembered = sorted(m["text"] for m in listed["data"])

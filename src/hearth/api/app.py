@@ -18,10 +18,13 @@ from hearth.api.chat.serving import ChatServing
 from hearth.api.conversations.router import router as conversations_router
 from hearth.api.embeddings.router import router as embeddings_router
 from hearth.api.errors import install_error_handlers
+from hearth.api.generation import Generation
 from hearth.api.hot_route import AppWithHotRoute
 from hearth.api.memories.router import router as memories_router
 from hearth.api.metrics import Metrics, MetricsMiddleware
 from hearth.api.models.router import router as models_router
+from hearth.api.responses.router import router as responses_router
+from hearth.api.responses.serving import ResponsesServing
 from hearth.assistant.turn import Assistant
 from hearth.config import Settings
 from hearth.engines.base import Engine
@@ -83,11 +86,13 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.memory = memory
     app.state.gate = gate
     app.state.energy = EnergyMeter(settings.energy_watts)
-    app.state.chat = ChatServing(Assistant(engine, db, memory, worker), metrics, gate,
-                                 app.state.energy, settings.max_tokens_limit)
+    app.state.generation = Generation(Assistant(engine, db, memory, worker), metrics, gate,
+                                      app.state.energy, settings.max_tokens_limit)
+    app.state.chat = ChatServing(app.state.generation)
+    app.state.responses = ResponsesServing(app.state.generation, db)
     install_error_handlers(app)
     for router in (health.router, models_router, embeddings_router,
-                   conversations_router, memories_router, admin_router):
+                   conversations_router, responses_router, memories_router, admin_router):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

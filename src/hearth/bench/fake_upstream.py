@@ -5,6 +5,9 @@ Run it with ``python -m hearth.bench.fake_upstream --port 9000``. It serves
 ``GET /v1/models``, ``POST /v1/chat/completions`` (whole or streamed, a fixed short answer,
 usage filled in; a call with empty arguments when ``tool_choice`` forces a tool) and
 ``POST /v1/embeddings``, accepting any model name and echoing it back.
+A request with ``reasoning_effort`` is answered with reasoning too, "Thinking (<effort>).",
+named as servers name it: ``reasoning_content`` in a whole answer (llama-server, SGLang),
+``reasoning`` in a stream (vLLM).
 
 A gateway benchmark measures what the gateway adds, so this must cost as little as possible:
 a raw ASGI app (no framework, no validation) on uvicorn with uvloop and httptools. Two knobs
@@ -103,8 +106,11 @@ class FakeUpstream:
                 "model": request.get("model", "fake-upstream")}
         call = {"id": "call_fake", "type": "function",
                 "function": {"name": tool, "arguments": "{}"}}
+        effort = request.get("reasoning_effort")
         if not request.get("stream"):
             message: dict[str, Any] = {"role": "assistant", "content": " ".join(words) or None}
+            if effort:
+                message["reasoning_content"] = f"Thinking ({effort})."
             if tool:
                 message["tool_calls"] = [call]
             await _reply(send, 200, {
@@ -115,6 +121,8 @@ class FakeUpstream:
             return
         base["object"] = "chat.completion.chunk"
         deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
+        if effort:
+            deltas += [{"reasoning": "Thinking"}, {"reasoning": f" ({effort})."}]
         deltas += [{"content": word if i == 0 else " " + word} for i, word in enumerate(words)]
         if tool:  # as OpenAI streams a call: id and name first, then the arguments in pieces
             deltas.append({"tool_calls": [{"index": 0, **call,

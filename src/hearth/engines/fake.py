@@ -2,7 +2,9 @@
 
 It answers "You said: <last user message>" one word per token, honours ``max_tokens``, stop
 sequences, JSON-schema output (a minimal valid instance) and forced tool calls, and goes
-through the same admission queue as the real engine. ``HEARTH_FAKE_TOKEN_DELAY`` (seconds)
+through the same admission queue as the real engine. A request with ``reasoning_effort``
+thinks first, "Thinking (<effort>) about: <last user message>", as reasoning pieces kept
+apart from the answer (counted among the completion tokens, as reasoning models count it). ``HEARTH_FAKE_TOKEN_DELAY`` (seconds)
 slows it down so that tests can watch queueing and cancellation.
 """
 
@@ -40,6 +42,11 @@ def example_for_schema(schema: dict[str, Any]) -> Any:
     if kind == "array":
         return [example_for_schema(schema.get("items", {}))] * schema.get("minItems", 0)
     return {"string": "x", "integer": 1, "number": 1.5, "boolean": True, "null": None}[kind]
+
+
+def _last_user_text(request: ChatRequest) -> str:
+    return next((str(m.get("content") or "") for m in reversed(request.messages)
+                 if m.get("role") == "user"), "")
 
 
 FAKE_CONTEXT_LENGTH = 32768  # as Qwen2.5-Coder's, the default model
@@ -90,9 +97,15 @@ class FakeEngine:
                 finish_reason="tool_calls", prompt_tokens=prompt_tokens, completion_tokens=1,
             )
             return
+        emitted = 0
+        if request.reasoning_effort not in (None, "none"):
+            thought = ["Thinking", f"({request.reasoning_effort})", "about:",
+                       *_last_user_text(request).split()]
+            for i, word in enumerate(thought[:budget]):
+                emitted += 1
+                yield Delta(reasoning=word if i == 0 else " " + word)
         words = self._answer_words(request)
         stops = StopMatcher(request.stop)
-        emitted = 0
         finish = "stop"
         for i, word in enumerate(words):
             if emitted >= budget:
@@ -116,10 +129,7 @@ class FakeEngine:
             return [json.dumps(example_for_schema(fmt["json_schema"]["schema"]))]
         if fmt.get("type") == "json_object":
             return ["{}"]
-        last_user = next(
-            (str(m.get("content") or "") for m in reversed(request.messages)
-             if m.get("role") == "user"), "",
-        )
+        last_user = _last_user_text(request)
         if request.seed is not None and request.temperature > 0:
             salt = hashlib.sha256(f"{request.seed}".encode()).hexdigest()[:8]
             return ["You", "said:", *last_user.split(), f"[{salt}]"]

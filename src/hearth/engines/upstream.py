@@ -6,6 +6,9 @@ not httpx or aiohttp), so a request costs no set-up. A streaming request is stre
 too and each SSE chunk becomes a Delta as it arrives; a whole-answer request is one
 whole-answer call upstream, which is the cheaper path.
 Usage comes from the upstream's own numbers (``stream_options.include_usage`` when streaming).
+Reasoning comes back apart from the answer under either name servers use for it: ``reasoning``
+(vLLM today, Ollama) or ``reasoning_content`` (older vLLM, SGLang, llama-server);
+``reasoning_effort`` is passed on as the caller gave it.
 
 Replicas of one model (``HEARTH_UPSTREAM_URL=http://a/v1,http://b/v1``) take requests in turn;
 a connection error or a 5xx before anything reached the caller moves the request to the next
@@ -169,7 +172,8 @@ class UpstreamEngine:
             body["stream_options"] = {"include_usage": True}
         optional = {"max_tokens": request.max_tokens, "seed": request.seed,
                     "stop": request.stop or None, "response_format": request.response_format,
-                    "tools": request.tools, "tool_choice": request.tool_choice}
+                    "tools": request.tools, "tool_choice": request.tool_choice,
+                    "reasoning_effort": request.reasoning_effort}
         body.update((key, value) for key, value in optional.items() if value is not None)
         return body
 
@@ -185,8 +189,10 @@ class UpstreamEngine:
             raise UpstreamError(f"The upstream at {response.url} answered with something that "
                                 "is not an OpenAI chat completion.") from None
         content = message.get("content") or ""
-        return self._last_delta(content, calls, choice.get("finish_reason"),
+        last = self._last_delta(content, calls, choice.get("finish_reason"),
                                 data.get("usage"), request, content)
+        last.reasoning = _reasoning(message)
+        return last
 
     async def _streamed_answer(self, response: Response,
                                request: ChatRequest) -> AsyncIterator[Delta]:
@@ -216,6 +222,8 @@ class UpstreamEngine:
                     piece = choice.get("delta") or {}
                     _merge_tool_calls(calls, piece.get("tool_calls"))
                     finish = choice.get("finish_reason") or finish
+                    if thought := _reasoning(piece):
+                        yield Delta(reasoning=thought)
                     text = piece.get("content")
                     if text:
                         written.append(text)
@@ -318,6 +326,11 @@ async def _read(response: Response) -> bytes:
     except (ConnectionError, TimeoutError) as exc:
         raise UpstreamError(f"The connection to the upstream at {response.url} broke while "
                             f"answering: {exc.__class__.__name__}: {exc}") from None
+
+
+def _reasoning(message: dict[str, Any]) -> str:
+    """The reasoning in an upstream message or delta, under whichever name the server uses."""
+    return message.get("reasoning") or message.get("reasoning_content") or ""
 
 
 def _merge_tool_calls(calls: dict[int, dict[str, str]], pieces: list[dict] | None) -> None:

@@ -1,5 +1,7 @@
 """Retention: each org says how long conversations and memories are kept; the purge deletes
-what expired, from every table and index. It also drops spent quota counters and leases."""
+what expired, from every table and index. Stored Responses API answers are conversations
+too, and go with the conversations' retention. It also drops spent quota counters and
+leases."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from hearth.governance import audit
 from hearth.governance.gate import release_expired
 from hearth.store import conversations
 from hearth.store import memories as memory_store
+from hearth.store import responses
 from hearth.store.db import Database
 from hearth.store.tables import Org, UsageCounter
 
@@ -21,6 +24,7 @@ COUNTER_KEEP = timedelta(days=2)  # the longest window (a day) plus slack
 @dataclass
 class Purged:
     conversations: int = 0
+    responses: int = 0
     memories: int = 0
     counters: int = 0
     leases: int = 0
@@ -36,16 +40,19 @@ def purge(db: Database, *, actor: str = "hearth (retention)",
     for org_id, conversation_days, memory_days in orgs:
         done = Purged()
         if conversation_days is not None:
-            done.conversations = conversations.delete_idle_before(
-                db, org_id, now - timedelta(days=conversation_days))
+            cutoff = now - timedelta(days=conversation_days)
+            done.conversations = conversations.delete_idle_before(db, org_id, cutoff)
+            done.responses = responses.delete_created_before(db, org_id, cutoff)
         if memory_days is not None:
             done.memories = memory_store.delete_recorded_before(
                 db, org_id, now - timedelta(days=memory_days))
-        if done.conversations or done.memories:
+        if done.conversations or done.responses or done.memories:
             audit.record(db, actor=actor, action="retention.purge", org_id=org_id,
                          target=org_id, details={"conversations": done.conversations,
+                                                 "responses": done.responses,
                                                  "memories": done.memories})
         result.conversations += done.conversations
+        result.responses += done.responses
         result.memories += done.memories
     with db.locked_connection(relaxed=True) as connection:
         oldest_window = int((now - COUNTER_KEEP).timestamp())

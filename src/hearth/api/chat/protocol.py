@@ -24,6 +24,10 @@ class ToolCallIn(BaseModel):
     function: FunctionCall
 
 
+# What OpenAI's reasoning models accept; an engine whose model does not think ignores it.
+ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
+
+
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="ignore")
     role: Literal["system", "developer", "user", "assistant", "tool"]
@@ -115,6 +119,7 @@ class ChatCompletionRequest(BaseModel):
     tool_choice: Literal["none", "auto", "required"] | dict[str, Any] | None = None
     user: str | None = Field(default=None, max_length=64)
     metadata: dict[str, str] | None = None
+    reasoning_effort: ReasoningEffort | None = None
 
     @field_validator("stop")
     @classmethod
@@ -129,10 +134,6 @@ class ChatCompletionRequest(BaseModel):
     @property
     def token_limit(self) -> int | None:
         return self.max_completion_tokens or self.max_tokens
-
-    @property
-    def conversation_id(self) -> str | None:
-        return (self.metadata or {}).get("conversation")
 
 
 class PromptTokensDetails(BaseModel):

@@ -9,30 +9,20 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
+from starlette.responses import Response
 
-from hearth.api.auth import named_user
 from hearth.api.chat.protocol import ChatCompletionRequest
-from hearth.api.disconnect import ClientLeft, DisconnectWatch
 from hearth.api.errors import error_body
+from hearth.api.generation import Generation, Turn
 from hearth.api.json_response import FastJSONResponse
 from hearth.api.metering import RequestMeter
-from hearth.api.metrics import Metrics
-from hearth.assistant.turn import Assistant
 from hearth.engines.base import ChatRequest, Delta, ToolCall
-from hearth.errors import HearthError, InvalidRequest, ModelNotFound
-from hearth.governance.energy import EnergyMeter
+from hearth.errors import HearthError, InvalidRequest
 from hearth.governance.gate import Pass
-from hearth.governance.gate_writer import GateWriter
 
 
-def to_engine_request(body: ChatCompletionRequest, max_tokens_limit: int,
-                      priority: int = 0) -> ChatRequest:
-    if body.token_limit is not None and body.token_limit > max_tokens_limit:
-        raise InvalidRequest(
-            f"max_tokens is {body.token_limit}; this server allows at most {max_tokens_limit}.",
-            param="max_tokens",
-        )
+def to_engine_request(body: ChatCompletionRequest, priority: int = 0) -> ChatRequest:
     try:
         messages = [m.as_dict() for m in body.messages]
     except ValueError as exc:
@@ -50,6 +40,7 @@ def to_engine_request(body: ChatCompletionRequest, max_tokens_limit: int,
         tool_choice=body.tool_choice,
         priority=priority,
         stream=body.stream,
+        reasoning_effort=body.reasoning_effort,
     )
 
 
@@ -64,6 +55,12 @@ def _tool_calls_json(calls: list[ToolCall], with_index: bool = False) -> list[di
     return out
 
 
+def _reasoning(text: str) -> dict[str, str]:
+    """Reasoning under both names clients read: ``reasoning`` and the older
+    ``reasoning_content``."""
+    return {"reasoning": text, "reasoning_content": text}
+
+
 def _usage(delta: Delta) -> dict[str, Any]:
     return {"prompt_tokens": delta.prompt_tokens, "completion_tokens": delta.completion_tokens,
             "total_tokens": delta.prompt_tokens + delta.completion_tokens,
@@ -73,81 +70,48 @@ def _usage(delta: Delta) -> dict[str, Any]:
 class ChatServing:
     """The logic behind ``POST /v1/chat/completions``; the router only hands requests in."""
 
-    def __init__(self, assistant: Assistant, metrics: Metrics, gate: GateWriter,
-                 energy: EnergyMeter, max_tokens_limit: int):
-        self.assistant = assistant
-        self.gate = gate
-        self.metrics = metrics
-        self.energy = energy
-        self.max_tokens_limit = max_tokens_limit
+    def __init__(self, generation: Generation):
+        self.generation = generation
 
     @property
     def model_id(self) -> str:
-        return self.assistant.engine.model_id
+        return self.generation.model_id
 
-    async def create(self, body: ChatCompletionRequest, request: Request, admitted: Pass):
-        meter = RequestMeter(self.gate, self.energy, admitted, model=self.model_id,
-                             route="chat.completions",
-                             in_flight=self.assistant.engine.queue_depth() + 1)
-        try:
-            return await self._create(body, request, admitted, meter)
-        except Exception as exc:  # refused or failed before any answer: still on record
-            await meter.settle(exc.status if isinstance(exc, HearthError) else 500)
-            raise
+    async def create(self, body: ChatCompletionRequest, request: Request,
+                     admitted: Pass) -> Response:
+        return await self.generation.metered(
+            admitted, "chat.completions",
+            lambda meter: self._create(body, request, admitted, meter))
 
     async def _create(self, body: ChatCompletionRequest, request: Request, admitted: Pass,
-                      meter: RequestMeter):
-        if body.model != self.model_id:
-            raise ModelNotFound(
-                f"The model {body.model!r} does not exist; this server serves {self.model_id!r}.",
-                param="model",
-            )
-        principal = admitted.principal
-        engine_request = to_engine_request(body, self.max_tokens_limit, principal.priority)
-        named = body.user or named_user(request)
-        owner = principal.owner_for(named)
-        memory_off = "off" in (request.headers.get("x-hearth-memory"),
-                               (body.metadata or {}).get("memory"))
-        deltas = self.assistant.respond(
-            engine_request, conversation_id=body.conversation_id, owner=owner,
-            remember=named is not None and not memory_off and "memory:write" in principal.scopes,
-        )
-        started = time.perf_counter()
+                      meter: RequestMeter) -> Response:
+        self.generation.check(body.model, body.token_limit, "max_tokens")
+        engine_request = to_engine_request(body, admitted.principal.priority)
+        turn = self.generation.start(engine_request, request, admitted, meter,
+                                     user=body.user, metadata=body.metadata)
         completion_id = f"chatcmpl-{secrets.token_hex(16)}"  # uuid4 costs 4x
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
-            first = await self._first_delta(deltas, started, meter)  # errors here -> 4xx
+            first = await self.generation.first(turn)  # errors here -> 4xx
             return StreamingResponse(
-                self._sse(first, deltas, completion_id, include_usage, meter),
+                self._sse(first, turn, completion_id, include_usage),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
-        try:
-            async with DisconnectWatch(request):
-                return await self._whole(deltas, completion_id, started, meter)
-        except ClientLeft:
-            await meter.settle(499)
-            return JSONResponse(error_body("Client disconnected.", "invalid_request_error"),
-                                status_code=499)
+        return await self.generation.unless_client_leaves(
+            request, meter, self._whole(turn, completion_id))
 
-    async def _first_delta(self, deltas: AsyncIterator[Delta], started: float,
-                           meter: RequestMeter) -> Delta:
-        first = await anext(deltas)
-        self.metrics.ttft.observe(time.perf_counter() - started)
-        meter.first_token()
-        return first
-
-    async def _whole(self, deltas: AsyncIterator[Delta], completion_id: str,
-                     started: float, meter: RequestMeter) -> FastJSONResponse:
-        parts: list[str] = []
-        last = await self._first_delta(deltas, started, meter)
-        parts.append(last.content)
-        async for delta in deltas:
+    async def _whole(self, turn: Turn, completion_id: str) -> FastJSONResponse:
+        last = await self.generation.first(turn)
+        parts, thoughts = [last.content], [last.reasoning]
+        async for delta in turn.deltas:
             parts.append(delta.content)
+            thoughts.append(delta.reasoning)
             last = delta
-        self.metrics.count_tokens(last.prompt_tokens, last.completion_tokens)
-        await meter.settle(200, last.prompt_tokens, last.completion_tokens)
+        await self.generation.finished(turn, last)
         message: dict[str, Any] = {"role": "assistant", "content": "".join(parts) or None}
+        if reasoning := "".join(thoughts):
+            message.update(_reasoning(reasoning))
         if last.tool_calls:
             message["tool_calls"] = _tool_calls_json(last.tool_calls)
         return FastJSONResponse({
@@ -158,8 +122,8 @@ class ChatServing:
             "usage": _usage(last),
         })
 
-    async def _sse(self, first: Delta, deltas: AsyncIterator[Delta], completion_id: str,
-                   include_usage: bool, meter: RequestMeter) -> AsyncIterator[str]:
+    async def _sse(self, first: Delta, turn: Turn, completion_id: str,
+                   include_usage: bool) -> AsyncIterator[str]:
         created = int(time.time())
 
         def chunk(delta_obj: dict[str, Any], finish: str | None, usage=None) -> str:
@@ -175,25 +139,26 @@ class ChatServing:
             yield chunk({"role": "assistant", "content": ""}, None)
             delta = first
             while True:
+                if delta.reasoning:
+                    yield chunk(_reasoning(delta.reasoning), None)
                 if delta.content:
                     yield chunk({"content": delta.content}, None)
                 if delta.finish_reason is not None:
                     if delta.tool_calls:
                         yield chunk({"tool_calls": _tool_calls_json(delta.tool_calls, True)}, None)
                     yield chunk({}, delta.finish_reason)
-                    self.metrics.count_tokens(delta.prompt_tokens, delta.completion_tokens)
-                    await meter.settle(200, delta.prompt_tokens, delta.completion_tokens)
+                    await self.generation.finished(turn, delta)
                     if include_usage:
                         usage_chunk = {"id": completion_id, "object": "chat.completion.chunk",
                                        "created": created, "model": self.model_id,
                                        "choices": [], "usage": _usage(delta)}
                         yield f"data: {json.dumps(usage_chunk)}\n\n"
                     break
-                delta = await anext(deltas)
+                delta = await anext(turn.deltas)
             yield "data: [DONE]\n\n"
         except HearthError as exc:
-            await meter.settle(exc.status)
+            await turn.meter.settle(exc.status)
             yield f"data: {json.dumps(error_body(exc.message, exc.type, exc.param, exc.code))}\n\n"
         finally:
-            await deltas.aclose()
-            await meter.settle(499)  # the client left mid-stream (no-op once settled)
+            await turn.deltas.aclose()
+            await turn.meter.settle(499)  # the client left mid-stream (no-op once settled)
