@@ -42,6 +42,7 @@ class ChatRequest:
     # one that forwards to another server asks it for a whole answer when this is False,
     # which is one response to parse instead of a chunk per token.
     stream: bool = True
+    reasoning_effort: str | None = None  # "low" | "medium" | "high"
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Delta:
     """A piece of a streamed answer. The last piece carries ``finish_reason`` and usage."""
 
     content: str = ""
+    reasoning: str = ""  # the model's thinking, kept apart from its answer
     tool_calls: list[ToolCall] | None = None
     finish_reason: FinishReason | None = None
     prompt_tokens: int = 0
