@@ -39,9 +39,19 @@ log = logging.getLogger(__name__)
 # slot similarity); below that the prompt goes to the slot used longest ago instead.
 WORTH_REUSING = 0.5
 
-# What a sequence reports back: a text piece, or the end with its reason ("stop",
-# "length" or "error: …") and the number of tokens generated.
-Emit = Callable[[str | None, str | None, int], None]
+@dataclass(frozen=True)
+class Event:
+    """What a sequence reports back: a generated token with the text it completes (empty while
+    a UTF-8 character is incomplete), or the end with its reason ("stop", "length" or
+    "error: …"). ``count`` is the number of tokens generated so far."""
+
+    count: int
+    token: int | None = None
+    text: str = ""
+    finish: str | None = None
+
+
+Emit = Callable[[Event], None]
 
 
 @dataclass
@@ -69,6 +79,9 @@ class Sequence:
     max_tokens: int
     sampler: ctypes.c_void_p
     emit: Emit
+    # Tokens that end generation besides the vocabulary's own end-of-generation tokens: the
+    # stop tokens a chat format names (harmony's <|call|> and <|return|>).
+    stop_tokens: frozenset[int] = frozenset()
     cache_scope: str = ""
     cancelled: bool = False
     slot: int = -1
@@ -228,14 +241,13 @@ class BatchDecoder:
             self._advance(seq, llama_cpp.llama_sampler_sample(seq.sampler, self._ctx, index))
 
     def _advance(self, seq: Sequence, token: int) -> None:
-        if llama_cpp.llama_vocab_is_eog(self._vocab, token):
+        if token in seq.stop_tokens or llama_cpp.llama_vocab_is_eog(self._vocab, token):
             self._finish(seq, "stop")
             return
         seq.generated += 1
         n = llama_cpp.llama_token_to_piece(self._vocab, token, self._piece, 256, 0, True)
         text = seq.decoder.decode(self._piece.raw[: max(n, 0)])
-        if text:
-            seq.emit(text, None, seq.generated)
+        seq.emit(Event(seq.generated, token, text))
         if seq.generated >= seq.max_tokens:
             self._finish(seq, "length")
         else:
@@ -244,8 +256,8 @@ class BatchDecoder:
     def _finish(self, seq: Sequence, reason: str) -> None:
         tail = seq.decoder.decode(b"", final=True)
         if tail:
-            seq.emit(tail, None, seq.generated)
-        seq.emit(None, reason, seq.generated)
+            seq.emit(Event(seq.generated, text=tail))
+        seq.emit(Event(seq.generated, finish=reason))
         self._release(seq)
 
     def _release(self, seq: Sequence) -> None:

@@ -3,7 +3,8 @@
 Requests are admitted fairly (first come, first served) into ``parallel`` slots that a
 ``BatchDecoder`` decodes together; output can be constrained by a JSON schema or a forced tool
 call through llama.cpp's grammar sampler. Embeddings use a second, small context on the same
-loaded weights.
+loaded weights. gpt-oss models speak harmony on both sides: the prompt is rendered to token ids
+by openai-harmony and the generated ids go through its streaming parser.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from llama_cpp.llama_grammar import JSON_GBNF, json_schema_to_gbnf
 from hearth.config import Settings
 from hearth.engines.admission import Admission
 from hearth.engines.base import ChatRequest, Delta, completion_budget
-from hearth.engines.batch_decoder import BatchDecoder, Sequence
+from hearth.engines.batch_decoder import BatchDecoder, Event, Sequence
 from hearth.engines.chat_template import ChatTemplate
+from hearth.engines.harmony import HarmonyStream, render_prompt
+from hearth.engines.harmony_vocab import harmony_encoding
 from hearth.engines.model_files import resolve_model_path
 from hearth.engines.stops import StopMatcher
 from hearth.engines.tool_calls import forced_call_schema, forced_function_names, parse_tool_calls
@@ -61,9 +64,9 @@ def kv_cache_budget(settings: Settings) -> int:
 
 
 class LlamaCppEngine:
-    def __init__(self, model_path: Path, model_id: str, *, context_length: int | None,
-                 threads: int, parallel: int, max_queue: int, kv_budget_bytes: int,
-                 prefix_cache: bool = True):
+    def __init__(self, model_path: Path, model_id: str, *, models_dir: Path,
+                 context_length: int | None, threads: int, parallel: int, max_queue: int,
+                 kv_budget_bytes: int, prefix_cache: bool = True):
         """``context_length`` None: what the model was trained for, as far as
         ``kv_budget_bytes`` holds the KV cache of ``parallel`` sequences."""
         self.model_id = model_id
@@ -76,14 +79,10 @@ class LlamaCppEngine:
         self._vocab = self._model.vocab
         self._add_bos = self._model.add_bos_token()
         metadata = self._model.metadata()
-        source = metadata.get("tokenizer.chat_template")
-        if not source:
-            raise InvalidRequest(f"{model_path.name} has no chat template: it is not a chat model.")
-        self._template = ChatTemplate(
-            source,
-            bos_token=self._model.token_get_text(self._model.token_bos()),
-            eos_token=self._model.token_get_text(self._model.token_eos()),
-        )
+        # gpt-oss was trained on harmony, which a Jinja template only approximates.
+        self._harmony = (harmony_encoding(models_dir)
+                         if metadata.get("general.architecture") == "gpt-oss" else None)
+        self._template = None if self._harmony else self._chat_template(model_path, metadata)
         self.admission = Admission(parallel, max_queue)
         self._decoder = BatchDecoder(self._model.model, self._vocab, parallel,
                                      self.context_length, threads, prefix_cache=prefix_cache)
@@ -94,10 +93,21 @@ class LlamaCppEngine:
     def from_settings(cls, settings: Settings) -> "LlamaCppEngine":
         path = resolve_model_path(settings.model, settings.models_dir)
         model_id = path.stem if Path(settings.model).suffix == ".gguf" else settings.model
-        return cls(path, model_id, context_length=settings.context_length,
-                   threads=settings.threads, parallel=settings.parallel,
-                   max_queue=settings.max_queue, kv_budget_bytes=kv_cache_budget(settings),
+        return cls(path, model_id, models_dir=settings.models_dir,
+                   context_length=settings.context_length, threads=settings.threads,
+                   parallel=settings.parallel, max_queue=settings.max_queue,
+                   kv_budget_bytes=kv_cache_budget(settings),
                    prefix_cache=settings.prefix_cache)
+
+    def _chat_template(self, model_path: Path, metadata: dict[str, str]) -> ChatTemplate:
+        source = metadata.get("tokenizer.chat_template")
+        if not source:
+            raise InvalidRequest(f"{model_path.name} has no chat template: it is not a chat model.")
+        return ChatTemplate(
+            source,
+            bos_token=self._model.token_get_text(self._model.token_bos()),
+            eos_token=self._model.token_get_text(self._model.token_eos()),
+        )
 
     # -- tokens ----------------------------------------------------------------------------
 
@@ -154,24 +164,39 @@ class LlamaCppEngine:
 
     async def chat(self, request: ChatRequest) -> AsyncIterator[Delta]:
         tools = request.tools if request.tool_choice != "none" else None
-        prompt = self._tokenize(self._template.render(request.messages, tools), special=True)
+        if self._harmony is not None:
+            _refuse_constraints(request)
+            prompt = render_prompt(self._harmony, request)
+        else:
+            assert self._template is not None
+            prompt = self._tokenize(self._template.render(request.messages, tools), special=True)
+            grammar = self._grammar(request)
         budget = completion_budget(self.context_length, len(prompt), request.max_tokens)
-        grammar = self._grammar(request)
         async with self.admission.slot(request.priority):
-            async for delta in self._generate(request, prompt, budget, grammar, tools):
+            if self._harmony is not None:
+                deltas = self._generate_harmony(request, prompt, budget, tools)
+            else:
+                deltas = self._generate(request, prompt, budget, grammar, tools)
+            async for delta in deltas:
                 yield delta
+
+    def _start(self, request: ChatRequest, prompt: list[int], budget: int, grammar: str | None,
+               stop_tokens: frozenset[int] = frozenset()) -> tuple[Sequence, asyncio.Queue[Event]]:
+        """Submit a sequence to the decoder; its events arrive on the returned queue."""
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue[Event] = asyncio.Queue()
+
+        def emit(event: Event) -> None:
+            loop.call_soon_threadsafe(events.put_nowait, event)
+
+        seq = Sequence(prompt=prompt, max_tokens=budget, sampler=self._sampler(request, grammar),
+                       emit=emit, stop_tokens=stop_tokens, cache_scope=request.cache_scope)
+        self._decoder.submit(seq)
+        return seq, events
 
     async def _generate(self, request: ChatRequest, prompt: list[int], budget: int,
                         grammar: str | None, tools: list[dict] | None) -> AsyncIterator[Delta]:
-        loop = asyncio.get_running_loop()
-        events: asyncio.Queue[tuple[str | None, str | None, int]] = asyncio.Queue()
-
-        def emit(text: str | None, finish: str | None, count: int) -> None:
-            loop.call_soon_threadsafe(events.put_nowait, (text, finish, count))
-
-        seq = Sequence(prompt=prompt, max_tokens=budget, sampler=self._sampler(request, grammar),
-                       emit=emit, cache_scope=request.cache_scope)
-        self._decoder.submit(seq)
+        seq, events = self._start(request, prompt, budget, grammar)
         # Tool calls are only known once the output is complete, so with tools on offer
         # the answer is held back and sent whole.
         hold = tools is not None
@@ -179,9 +204,10 @@ class LlamaCppEngine:
         held: list[str] = []
         try:
             while True:
-                text, finish, count = await events.get()
+                event = await events.get()
+                finish, count = event.finish, event.count
                 if finish is None:
-                    visible = stops.feed(text or "")
+                    visible = stops.feed(event.text)
                     if stops.stopped:
                         seq.cancelled = True
                         held.append(visible)
@@ -199,6 +225,41 @@ class LlamaCppEngine:
                     held.append(stops.flush())
                 yield self._last_delta("".join(held), finish, tools, len(prompt), count,
                                        seq.cached_tokens)
+                return
+        finally:
+            seq.cancelled = True
+
+    async def _generate_harmony(self, request: ChatRequest, prompt: list[int], budget: int,
+                                tools: list[dict] | None) -> AsyncIterator[Delta]:
+        assert self._harmony is not None
+        seq, events = self._start(
+            request, prompt, budget, None,
+            frozenset(self._harmony.stop_tokens_for_assistant_actions()))
+        parser = HarmonyStream(self._harmony, tools)
+        stops = StopMatcher(request.stop)  # on the answer only, never on the reasoning
+        count = 0
+        try:
+            while True:
+                event = await events.get()
+                finish, count = event.finish, event.count
+                if event.token is not None:
+                    delta = parser.feed(event.token)
+                    if delta is not None and delta.content:
+                        delta.content = stops.feed(delta.content)
+                    if delta is not None and (delta.content or delta.reasoning):
+                        yield delta
+                    if stops.stopped or parser.broken:
+                        seq.cancelled = True
+                        finish = "stop"
+                if finish is None:
+                    continue
+                if finish.startswith("error"):
+                    raise HearthError(f"Generation failed: {finish[7:]}")
+                last = parser.finish(finish)
+                last.content = stops.flush()
+                last.prompt_tokens, last.completion_tokens = len(prompt), count
+                last.cached_tokens = seq.cached_tokens
+                yield last
                 return
         finally:
             seq.cancelled = True
@@ -264,3 +325,14 @@ class LlamaCppEngine:
             llama_cpp.llama_free(self._embed_ctx)
             self._embed_ctx = None
         self._model.close()
+
+
+def _refuse_constraints(request: ChatRequest) -> None:
+    """Output constraints are grammars over the whole output, which for gpt-oss would have to
+    admit harmony's channels too; until they do, such requests are refused, not ignored."""
+    if request.tools and forced_function_names(request.tools, request.tool_choice):
+        raise InvalidRequest("gpt-oss models take tool_choice 'auto' or 'none' only.",
+                             param="tool_choice")
+    if (request.response_format or {}).get("type") in ("json_object", "json_schema"):
+        raise InvalidRequest("gpt-oss models do not support response_format yet.",
+                             param="response_format")
