@@ -35,7 +35,8 @@ HARMONY_MARKS = ("<|start|>", "<|channel|>", "<|message|>", "<|end|>", "<|call|>
 @pytest.fixture(scope="module")
 def engine(toy_gpt_oss_gguf: Path, harmony_models_dir: Path) -> Iterator[LlamaCppEngine]:
     loaded = LlamaCppEngine(toy_gpt_oss_gguf, "gpt-oss-toy", models_dir=harmony_models_dir,
-                            context_length=1024, threads=2, parallel=2, max_queue=4)
+                            context_length=1024, threads=2, parallel=2, max_queue=4,
+                            kv_budget_bytes=64 * 2**20)
     yield loaded
     asyncio.run(loaded.close())
 
