@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 from sqlalchemy import select, text, update
 
+from hearth.errors import InvalidRequest
 from hearth.governance import audit, retention, tenancy
 from hearth.store import conversations
 from hearth.store import memories as memory_store
 from hearth.store.db import Database
 from hearth.store.memories import Owner, SourceRef
-from hearth.store.tables import Conversation, Memory, UsageCounter
+from hearth.store.tables import Conversation, Memory, Org, UsageCounter
 
 OPERATOR = "operator test (cli)"
 DIMENSIONS = 384
@@ -162,3 +163,31 @@ def test_spent_quota_counters_are_dropped_and_current_ones_kept(orgs: Database) 
     with orgs.session() as session:
         assert session.execute(select(UsageCounter.metric, UsageCounter.window_start)).all() == [
             ("tokens", today)]
+
+
+def test_one_orgs_failing_purge_is_audited_and_every_other_org_is_still_purged(
+        orgs: Database) -> None:
+    # A retention too long for any date, as stored before retention was bounded: "aaa" is
+    # purged first (orgs are read in id order), so a purge that stopped there purged nobody.
+    tenancy.create_org(orgs, OPERATOR, "aaa")
+    with orgs.session() as session:
+        session.execute(update(Org).where(Org.id == "aaa")
+                        .values(memory_retention_days=1_000_000_000))
+    old = conversation(orgs, "brief", age=TWO_DAYS_AGO)
+
+    done = retention.purge(orgs)
+
+    assert done.failed == ["aaa"]
+    assert done.conversations == 1 and messages_of(orgs, old) == 0
+    failures = [e for e in audit.entries(orgs) if e.action == "retention.failed"]
+    assert [(e.org_id, e.target) for e in failures] == [("aaa", "aaa")]
+    assert "OverflowError" in failures[0].details["error"]
+
+
+@pytest.mark.parametrize("days", [0, 36_501, 1_000_000, 10**19])
+def test_retention_is_bounded_to_one_day_through_a_hundred_years(orgs: Database,
+                                                                 days: int) -> None:
+    with pytest.raises(InvalidRequest, match="from 1 to 36500 days"):
+        tenancy.update_org(orgs, OPERATOR, "brief", {"memory_retention_days": days})
+    made = tenancy.update_org(orgs, OPERATOR, "brief", {"conversation_retention_days": 36_500})
+    assert made.conversation_retention_days == 36_500

@@ -14,13 +14,21 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from hearth.errors import InvalidRequest
 from hearth.governance.gate import Pass
 from hearth.governance.gate_writer import GateWriter
 from hearth.store.owner import Owner
 
 
 def bearer(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    """The bearer key, if any. Two different ``Authorization`` headers are refused rather
+    than one of them chosen: whichever the server picked, a proxy or log in front of it may
+    have judged the request by the other."""
+    sent = set(request.headers.getlist("authorization"))
+    if len(sent) > 1:
+        raise InvalidRequest("The request has more than one Authorization header; send one.",
+                             param="Authorization", code="conflicting_credentials")
+    scheme, _, token = (sent.pop() if sent else "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 

@@ -39,7 +39,8 @@ def _describe(errors: list[dict]) -> tuple[str, str | None]:
     loc = [str(part) for part in first.get("loc", ()) if part != "body"]
     param = ".".join(loc) or None
     if first.get("type") == "json_invalid":
-        return "The request body is not valid JSON.", None
+        detail = str((first.get("ctx") or {}).get("error", "")).removeprefix("Invalid JSON: ")
+        return f"The request body is not valid JSON{f': {detail}' if detail else ''}.", None
     where = f" (at '{param}')" if param else ""
     more = f"; and {len(errors) - 1} more problem(s)" if len(errors) > 1 else ""
     return f"Invalid request{where}: {first.get('msg', 'invalid value')}{more}.", param

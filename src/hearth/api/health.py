@@ -4,8 +4,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hearth.api.auth import admin_key
+from hearth.api.json_body import JSONBodyRoute
 
-router = APIRouter()
+router = APIRouter(route_class=JSONBodyRoute)
 
 
 @router.get("/healthz")

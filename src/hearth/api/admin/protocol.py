@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from hearth.governance.plans import PlanLimits
+from hearth.store.bounds import RetentionDays
 from hearth.store.tables import ApiKey, AuditEntry, Org, Plan, User
 
 
@@ -34,8 +35,8 @@ class EditOrg(BaseModel):
     """Only the fields sent change; a retention of null keeps data for ever."""
 
     plan: str | None = None
-    conversation_retention_days: int | None = None
-    memory_retention_days: int | None = None
+    conversation_retention_days: RetentionDays | None = None
+    memory_retention_days: RetentionDays | None = None
 
 
 class UserObject(BaseModel):

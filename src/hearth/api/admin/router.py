@@ -29,6 +29,7 @@ from hearth.api.admin.protocol import (
     UserObject,
 )
 from hearth.api.auth import admin_key
+from hearth.api.json_body import JSONBodyRoute
 from hearth.errors import Forbidden, NotFound
 from hearth.governance import audit, retention, tenancy, usage
 from hearth.governance.gate import Pass
@@ -36,7 +37,7 @@ from hearth.governance.principal import Principal
 from hearth.governance.roles import Role
 from hearth.store.db import Database
 
-router = APIRouter(prefix="/admin/v1")
+router = APIRouter(prefix="/admin/v1", route_class=JSONBodyRoute)
 
 
 async def admin(admitted: Annotated[Pass, Depends(admin_key)]) -> Principal:

@@ -24,6 +24,7 @@ from hearth.api.errors import (
     unexpected_error_response,
     validation_error_response,
 )
+from hearth.api.json_body import require_json
 from hearth.errors import HearthError
 from hearth.governance.gate_writer import GateWriter
 
@@ -69,7 +70,9 @@ class ChatCompletionsRoute:
         try:
             admitted = await self.gate.admit(bearer(request), scope="chat", generates=True)
             try:
-                body = ChatCompletionRequest.model_validate_json(await _body(request.receive))
+                raw = await _body(request.receive)
+                require_json(request.headers, raw)
+                body = ChatCompletionRequest.model_validate_json(raw)
             except BaseException:  # never run: its stream lease goes back at once
                 await self.gate.release(admitted)
                 raise

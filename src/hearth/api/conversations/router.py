@@ -17,11 +17,12 @@ from hearth.api.conversations.protocol import (
     ConversationObject,
     ConversationSummary,
 )
+from hearth.api.json_body import JSONBodyRoute
 from hearth.store import conversations
 from hearth.store.db import Database
 from hearth.store.owner import Owner
 
-router = APIRouter()
+router = APIRouter(route_class=JSONBodyRoute)
 
 def database(request: Request) -> Database:
     db: Database = request.app.state.db

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends, Request
 
 from hearth.api.auth import chat_key
 from hearth.api.embeddings.protocol import EmbeddingRequest
+from hearth.api.json_body import JSONBodyRoute
 from hearth.api.metering import RequestMeter
 from hearth.errors import InvalidRequest, ModelNotFound
 from hearth.governance.gate import Pass
 
-router = APIRouter()
+router = APIRouter(route_class=JSONBodyRoute)
 
 
 def _encode(vector: list[float], encoding: str) -> list[float] | str:

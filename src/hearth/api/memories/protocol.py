@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from hearth.memory.recall import RecalledMemory
+from hearth.store.bounds import RowId
 from hearth.store.memories import KINDS, MemoryRecord, SourceRef
 from hearth.store.memory_export import PortableMemory
 
@@ -41,7 +42,7 @@ class SourceObject(BaseModel):
     """Where a memory came from: a stored message, an outside reference, or both."""
 
     object: Literal["memory.source"] = "memory.source"
-    message_id: int | None = None
+    message_id: RowId | None = None
     conversation_id: str | None = Field(None, max_length=64)
     ref: str | None = Field(None, max_length=128)
     excerpt: str | None = None

@@ -3,9 +3,10 @@
 from fastapi import APIRouter, Depends, Request
 
 from hearth.api.auth import any_key
+from hearth.api.json_body import JSONBodyRoute
 from hearth.errors import ModelNotFound
 
-router = APIRouter()
+router = APIRouter(route_class=JSONBodyRoute)
 
 
 def _card(request: Request) -> dict:
