@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select, text, update
 
-from hearth.errors import InvalidRequest
+from hearth.errors import InvalidRequest, NotFound
 from hearth.governance import audit, retention, tenancy
 from hearth.store import conversations
 from hearth.store import memories as memory_store
@@ -98,6 +98,30 @@ def test_expired_conversations_go_with_their_messages_and_fresh_ones_stay(
     assert remaining == {fresh, kept}
     assert messages_of(orgs, old) == 0
     assert messages_of(orgs, fresh) == messages_of(orgs, kept) == 2
+
+
+def test_a_purge_takes_only_the_expired_owners_conversation_of_a_shared_id(
+        orgs: Database) -> None:
+    for org, user in (("brief", "u"), ("brief", "v"), ("keeper", "u")):
+        conversations.ensure_conversation(orgs, "chat", model="fake", org_id=org, user_id=user)
+        conversations.append_messages(orgs, "chat", [{"role": "user", "content": user}],
+                                      org_id=org, user_id=user)
+    with orgs.session() as session:
+        session.execute(update(Conversation).where(Conversation.user_id == "u")
+                        .values(updated_at=datetime.now(UTC) - TWO_DAYS_AGO))
+
+    assert retention.purge(orgs).conversations == 1
+
+    def kept(org: str, user: str) -> list[str | None]:
+        try:
+            found = conversations.get_conversation(orgs, "chat", org_id=org, user_id=user)
+        except NotFound:
+            return []
+        return [m.content for m in found.messages]
+
+    assert kept("brief", "u") == []
+    assert kept("brief", "v") == ["v"]
+    assert kept("keeper", "u") == ["u"]
 
 
 def test_expired_memories_leave_no_row_source_or_index_entry(orgs: Database) -> None:

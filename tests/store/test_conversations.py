@@ -83,6 +83,26 @@ def test_migrations_downgrade_to_nothing_and_back(db: Database) -> None:
     assert {"conversations", "messages"} <= set(inspect(db.engine).get_table_names())
 
 
+def test_conversations_stored_before_0008_keep_their_messages_and_owner(db: Database) -> None:
+    with db.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0007")
+    before = store.start_conversation(db, model="m", org_id="acme", user_id="alice")
+    store.append_messages(db, before.id, [{"role": "user", "content": "one"},
+                                          {"role": "assistant", "content": "two"}],
+                          org_id="acme", user_id="alice")
+
+    db.migrate()
+
+    assert contents(db, before.id, org_id="acme", user_id="alice") == ["one", "two"]
+    store.ensure_conversation(db, before.id, model="m", org_id="globex", user_id="alice")
+    assert contents(db, before.id, org_id="globex", user_id="alice") == []
+    with db.engine.begin() as connection:  # back again, once no id is shared
+        connection.execute(text("DELETE FROM conversations WHERE org_id = 'globex'"))
+        command.downgrade(alembic_config(connection), "0007")
+    db.migrate()
+    assert contents(db, before.id, org_id="acme", user_id="alice") == ["one", "two"]
+
+
 def test_migrations_render_portable_sql_for_postgresql() -> None:
     output = io.StringIO()
     config = alembic_config()
@@ -308,11 +328,18 @@ def test_someone_else_can_neither_read_nor_list_nor_append(
 
 
 @pytest.mark.parametrize("other", OTHERS)
-def test_someone_else_cannot_reuse_a_conversation_id(db: Database, other: Owner) -> None:
+def test_the_same_id_names_a_conversation_of_each_owner(db: Database, other: Owner) -> None:
     store.ensure_conversation(db, "shared-id", model="m")
-    with pytest.raises(NotFound):
-        store.ensure_conversation(db, "shared-id", model="m", **other)
-    assert store.list_conversations(db, **other) == []
+    store.append_messages(db, "shared-id", [{"role": "user", "content": "mine"}])
+
+    theirs = store.ensure_conversation(db, "shared-id", model="m", **other)
+    store.append_messages(db, "shared-id", [{"role": "user", "content": "theirs"}], **other)
+
+    assert (theirs.org_id, theirs.user_id) == (other["org_id"], other["user_id"])
+    assert contents(db, "shared-id") == ["mine"]
+    assert contents(db, "shared-id", **other) == ["theirs"]
+    assert [c.id for c in store.list_conversations(db, **other)] == ["shared-id"]
+    assert store.stored_message_count(db, "shared-id", **other) == 1
 
 
 def test_each_owner_sees_only_their_own_conversations(db: Database) -> None:

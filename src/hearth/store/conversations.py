@@ -118,8 +118,8 @@ def start_conversation(db: Database, *, model: str, title: str | None = None,
                        user_id: str = LOCAL) -> ConversationView:
     """Create a conversation (with a new ``conv_…`` id unless one is given).
 
-    Raises ``sqlalchemy.exc.IntegrityError`` if the id is taken; ``ensure_conversation`` is
-    the call for ids that come from clients.
+    Raises ``sqlalchemy.exc.IntegrityError`` if the owner has one with that id already;
+    ``ensure_conversation`` is the call for ids that come from clients.
     """
     if conversation_id is not None and not 0 < len(conversation_id) <= MAX_ID_LENGTH:
         raise InvalidRequest(
@@ -138,10 +138,9 @@ def start_conversation(db: Database, *, model: str, title: str | None = None,
 
 def ensure_conversation(db: Database, conversation_id: str, *, model: str,
                         org_id: str = LOCAL, user_id: str = LOCAL) -> ConversationView:
-    """The caller's conversation with this id, created if no one has it yet.
+    """The caller's conversation with this id, created if they have none such yet.
 
-    Raises ``NotFound`` when the id belongs to another org or user: ids are not reusable
-    across tenants, and saying "taken" would reveal that it exists.
+    Ids are the owner's own: whether anyone else used the same id changes nothing here.
     """
     with db.session() as session:
         row = _find(session, conversation_id, org_id, user_id)
@@ -151,7 +150,7 @@ def ensure_conversation(db: Database, conversation_id: str, *, model: str,
         return start_conversation(db, model=model, conversation_id=conversation_id,
                                   org_id=org_id, user_id=user_id)
     except IntegrityError:
-        pass  # created meanwhile by a concurrent request, or owned by someone else
+        pass  # created meanwhile by a concurrent request of the same owner
     with db.session() as session:
         row = _find(session, conversation_id, org_id, user_id)
         if row is None:
@@ -251,14 +250,15 @@ def latest_conversation(db: Database, *, org_id: str = LOCAL,
 
 def delete_idle_before(db: Database, org_id: str, cutoff: datetime) -> int:
     """Retention: delete an org's conversations not updated since ``cutoff``, with their
-    messages; returns how many conversations went."""
+    messages; returns how many conversations went.
+
+    One statement: the foreign key's cascade takes each conversation's messages by owner and
+    id, so no other owner's conversation of the same id loses any.
+    """
     with db.session() as session:
-        ids = list(session.scalars(select(Conversation.id).where(
-            Conversation.org_id == org_id, Conversation.updated_at < cutoff)))
-        if ids:
-            session.execute(delete(Message).where(Message.conversation_id.in_(ids)))
-            session.execute(delete(Conversation).where(Conversation.id.in_(ids)))
-        return len(ids)
+        gone = session.execute(delete(Conversation).where(
+            Conversation.org_id == org_id, Conversation.updated_at < cutoff))
+        return gone.rowcount or 0
 
 
 def message_positions(db: Database, message_ids: list[int], *, org_id: str,

@@ -14,15 +14,18 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CheckConstraint,
     Boolean,
     DateTime,
     Dialect,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Text,
     TypeDecorator,
@@ -76,10 +79,14 @@ class Base(DeclarativeBase):
 
 
 class Conversation(Base):
-    __tablename__ = "conversations"
-    __table_args__ = (Index(None, "org_id", "user_id", "updated_at"),)
+    """A conversation is its owner's: the id a client chose names it only within that owner,
+    so two users' "chat" are two conversations and no one can learn or take another's ids."""
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    __tablename__ = "conversations"
+    __table_args__ = (PrimaryKeyConstraint("org_id", "user_id", "id"),
+                      Index(None, "org_id", "user_id", "updated_at"))
+
+    id: Mapped[str] = mapped_column(String(64))
     org_id: Mapped[str] = mapped_column(String(64), default="local", server_default="local")
     user_id: Mapped[str] = mapped_column(String(64), default="local", server_default="local")
     title: Mapped[str | None] = mapped_column(Text)
@@ -90,12 +97,16 @@ class Conversation(Base):
 
 class Message(Base):
     __tablename__ = "messages"
-    __table_args__ = (UniqueConstraint("conversation_id", "position"),)
+    __table_args__ = (
+        UniqueConstraint("org_id", "user_id", "conversation_id", "position"),
+        ForeignKeyConstraint(
+            ["org_id", "user_id", "conversation_id"],
+            ["conversations.org_id", "conversations.user_id", "conversations.id"],
+            ondelete="CASCADE"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    conversation_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("conversations.id", ondelete="CASCADE")
-    )
+    conversation_id: Mapped[str] = mapped_column(String(64))
     org_id: Mapped[str] = mapped_column(String(64), default="local", server_default="local")
     user_id: Mapped[str] = mapped_column(String(64), default="local", server_default="local")
     position: Mapped[int] = mapped_column(Integer)
@@ -161,6 +172,18 @@ class MemoryVectorSum(Base):
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     total: Mapped[bytes] = mapped_column(LargeBinary)  # float64, one per dimension
     count: Mapped[int] = mapped_column(Integer)
+
+
+class MemoryVectorRecipe(Base):
+    """The one row saying which embedder recipe made the stored memory vectors
+    (``hearth.store.vector_recipe``)."""
+
+    __tablename__ = "memory_vector_recipe"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipe: Mapped[str] = mapped_column(String(512))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class MemoryJob(Base):
