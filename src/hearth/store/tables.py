@@ -93,6 +93,9 @@ class Conversation(Base):
     model: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Positions are handed out here, not read off the stored messages: a turn takes its
+    # answer's position with its message's, before the answer exists.
+    next_position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Message(Base):
