@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPBearer
 
 from hearth.errors import InvalidRequest
 from hearth.governance.gate import Pass
@@ -37,10 +38,16 @@ def named_user(request: Request) -> str | None:
     return (request.headers.get("x-hearth-user") or "").strip() or None
 
 
-def authorised(scope: str | None) -> Callable[[Request], Awaitable[Pass]]:
+# What the OpenAPI document says a route behind the gate needs; ``bearer`` reads the key.
+bearer_key = HTTPBearer(auto_error=False, scheme_name="ApiKey",
+                        description="An API key (hearth admin keys create).")
+
+
+def authorised(scope: str | None) -> Callable[..., Awaitable[Pass]]:
     """A dependency admitting requests whose key holds ``scope`` (None: any valid key).
     Requests that generate are admitted by their route (``hearth.api.chat.route``)."""
-    async def dependency(request: Request) -> Pass:
+    async def dependency(request: Request,
+                         _: Annotated[object, Security(bearer_key)]) -> Pass:
         gate: GateWriter = request.app.state.gate
         return await gate.admit(bearer(request), scope=scope)
 

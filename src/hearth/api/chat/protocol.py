@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from hearth.api.json_schema import JsonSchema
+from hearth.engines.base import FinishReason
 
 STRICT = ConfigDict(strict=True)
 
@@ -185,3 +186,28 @@ class Usage(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+
+
+class AnswerMessage(BaseModel):
+    role: Literal["assistant"]
+    content: str | None
+    tool_calls: list[ToolCallIn] | None = None
+
+
+class Choice(BaseModel):
+    index: int
+    message: AnswerMessage
+    finish_reason: FinishReason
+    logprobs: None
+
+
+class ChatCompletion(BaseModel):
+    """The answer when ``stream`` is false; what the OpenAPI document promises (the route
+    builds it as a dict, see ``hearth.api.chat.serving``)."""
+
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    choices: list[Choice]
+    usage: Usage

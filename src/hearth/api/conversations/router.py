@@ -18,6 +18,7 @@ from hearth.api.conversations.protocol import (
     ConversationSummary,
 )
 from hearth.api.json_body import JSONBodyRoute
+from hearth.api.openapi import errors
 from hearth.store import conversations
 from hearth.store.db import Database
 from hearth.store.owner import Owner
@@ -42,7 +43,8 @@ async def list_conversations(
     return ConversationList(data=[ConversationSummary.from_view(view) for view in views])
 
 
-@router.get("/v1/conversations/{conversation_id}", response_model=ConversationObject)
+@router.get("/v1/conversations/{conversation_id}", response_model=ConversationObject,
+            responses=errors(404))
 async def get_conversation(
     conversation_id: str,
     db: Annotated[Database, Depends(database)],

@@ -9,7 +9,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from hearth.memory.recall import RecalledMemory
 from hearth.store.bounds import RowId
@@ -31,7 +38,8 @@ def _utc(when: datetime) -> datetime:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
-Kind = Annotated[str, AfterValidator(_known_kind)]
+Kind = Annotated[str, AfterValidator(_known_kind),
+                 WithJsonSchema({"type": "string", "enum": list(KINDS)})]
 When = Annotated[datetime, AfterValidator(_utc)]
 MemoryText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                               max_length=MAX_TEXT_CHARS)]

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hearth.api.auth import memory_reader, memory_writer, reading_owner, writing_owner
 from hearth.api.json_body import JSONBodyRoute
+from hearth.api.openapi import errors
 from hearth.api.memories.protocol import (
     CreateMemory,
     DeletedMemories,
@@ -38,7 +39,8 @@ from hearth.store import memory_export
 from hearth.store.bounds import Count, RowId
 from hearth.store.memories import Owner, SourceRef
 
-router = APIRouter(route_class=JSONBodyRoute)
+# 404 on every route: a memory that is not the caller's, or memory turned off on the server.
+router = APIRouter(route_class=JSONBodyRoute, responses=errors(404))
 
 # Provenance of a memory a user created through this API rather than in a chat.
 STATED_THROUGH_API = SourceRef(ref="api")
