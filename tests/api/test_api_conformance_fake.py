@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -62,7 +61,6 @@ def test_every_answer_is_one_the_document_describes(callers: Callers) -> None:
     # The key is the test's to choose (one of each role, or none), not generated.
     schema.config.generation.update(with_security_parameters=False)
     failures: list[str] = []
-    session = requests.Session()
     for result in schema.get_all_operations():
         operation = result.ok()
         cases = st.one_of(operation.as_strategy(GenerationMode.POSITIVE),
@@ -73,12 +71,11 @@ def test_every_answer_is_one_the_document_describes(callers: Callers) -> None:
         @given(case=cases, caller=st.sampled_from([*sorted(callers.keys), None]))
         def call(case: schemathesis.Case, caller: str | None) -> None:
             key = {"Authorization": f"Bearer {callers.keys[caller]}"} if caller else {}
-            case.call_and_validate(base_url=callers.server.root, session=session,
-                                   headers=key, checks=CHECKS, timeout=30)
+            case.call_and_validate(base_url=callers.server.root, headers=key, checks=CHECKS,
+                                   timeout=30)
 
         try:
             call()
         except (Exception, schemathesis.core.failures.FailureGroup) as exc:  # noqa: BLE001
             failures.append(f"{operation.label}: {exc}")  # every operation is tried
-    session.close()
     assert not failures, "\n\n".join(failures)
