@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
-from fastapi.security import HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hearth.errors import InvalidRequest
 from hearth.governance.gate import Pass
@@ -40,14 +40,14 @@ def named_user(request: Request) -> str | None:
 
 # What the OpenAPI document says a route behind the gate needs; ``bearer`` reads the key.
 bearer_key = HTTPBearer(auto_error=False, scheme_name="ApiKey",
-                        description="An API key (hearth admin keys create).")
+                        description="An API key (`hearth admin key create`).")
+DeclaredKey = Annotated[HTTPAuthorizationCredentials | None, Security(bearer_key)]
 
 
 def authorised(scope: str | None) -> Callable[..., Awaitable[Pass]]:
     """A dependency admitting requests whose key holds ``scope`` (None: any valid key).
     Requests that generate are admitted by their route (``hearth.api.chat.route``)."""
-    async def dependency(request: Request,
-                         _: Annotated[object, Security(bearer_key)]) -> Pass:
+    async def dependency(request: Request, _: DeclaredKey) -> Pass:
         gate: GateWriter = request.app.state.gate
         return await gate.admit(bearer(request), scope=scope)
 
