@@ -83,7 +83,7 @@ def test_migrations_downgrade_to_nothing_and_back(db: Database) -> None:
     assert {"conversations", "messages"} <= set(inspect(db.engine).get_table_names())
 
 
-OLD_ROWS = [  # as hearth before 0008 wrote them (plain SQL: the models are newer)
+OLD_ROWS = [  # as hearth before 0009 wrote them (plain SQL: the models are newer)
     ("INSERT INTO conversations (id, org_id, user_id, model, created_at, updated_at) "
      "VALUES ('chat', 'acme', 'alice', 'm', :now, :now)"),
     ("INSERT INTO messages (conversation_id, org_id, user_id, position, role, content, "
@@ -92,10 +92,10 @@ OLD_ROWS = [  # as hearth before 0008 wrote them (plain SQL: the models are newe
 ]
 
 
-def test_conversations_stored_before_0008_keep_their_messages_and_owner(db: Database) -> None:
+def test_conversations_stored_before_0009_keep_their_messages_and_owner(db: Database) -> None:
     alice, other = {"org_id": "acme", "user_id": "alice"}, {"org_id": "globex", "user_id": "alice"}
     with db.engine.begin() as connection:
-        command.downgrade(alembic_config(connection), "0007")
+        command.downgrade(alembic_config(connection), "0008")
         for statement in OLD_ROWS:
             connection.execute(text(statement), {"now": datetime.now(UTC)})
 
@@ -108,7 +108,7 @@ def test_conversations_stored_before_0008_keep_their_messages_and_owner(db: Data
     assert contents(db, "chat", **other) == []
     with db.engine.begin() as connection:  # back again, once no id is shared
         connection.execute(text("DELETE FROM conversations WHERE org_id = 'globex'"))
-        command.downgrade(alembic_config(connection), "0007")
+        command.downgrade(alembic_config(connection), "0008")
     db.migrate()
     assert contents(db, "chat", **alice) == ["one", "two", "three"]
 

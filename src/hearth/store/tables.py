@@ -121,6 +121,22 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class StoredResponse(Base):
+    """A Responses API answer kept (``store``) so that it can be read back, deleted, or continued
+    with ``previous_response_id``. ``input_items`` is the whole context it answered (what came
+    before it in its chain, then its own input), so a continuation reads one row."""
+
+    __tablename__ = "responses"
+    __table_args__ = (Index(None, "org_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)  # the response object, as served
+    input_items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+
 class Memory(Base):
     """A short statement about a user, with when it happened and when it was recorded.
 

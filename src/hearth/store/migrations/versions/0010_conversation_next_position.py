@@ -1,7 +1,7 @@
 """Each conversation numbers its own messages: ``conversations.next_position``.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 
 A turn stores the user's message at once and its answer when the model has finished, with
 other turns of the same conversation possibly stored in between. The answer's position is
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Conversation ids are their owner's: the key of a conversation is (org, user, id).
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 
 Until now one id named one conversation for everyone: a client choosing "chat" when someone
 in another org had already used it was refused (404), which told anyone which ids were taken
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
