@@ -5,7 +5,6 @@ the helpers of ``body_fuzz``.)"""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest

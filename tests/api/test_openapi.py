@@ -5,7 +5,6 @@ limits it enforces. (``test_api_conformance_fake`` checks live answers against i
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
