@@ -72,6 +72,14 @@ class PayloadTooLarge(HearthError):
     code = "payload_too_large"
 
 
+class UnsupportedMediaType(HearthError):
+    """A request body that is not JSON (``Content-Type`` other than ``application/json``)."""
+
+    status = 415
+    type = "invalid_request_error"
+    code = "unsupported_media_type"
+
+
 class RateLimited(HearthError):
     """Too many requests from one caller; ``retry_after`` is in seconds."""
 

@@ -223,6 +223,23 @@ def test_another_orgs_conversations_memories_and_responses_are_not_found(world: 
     assert "Lisbon" in world.call("GET", f"/v1/responses/{world.response}", "bob").text
 
 
+def test_a_conversation_id_used_in_another_org_is_a_new_conversation_of_the_caller(
+        world: World) -> None:
+    # No answer tells whether the id is taken elsewhere, and no one can take ids from others.
+    chat = world.call("POST", "/v1/chat/completions", "dave",
+                      json={**CHAT, "messages": [{"role": "user", "content": "from globex"}],
+                            "metadata": {"conversation": world.conversation}})
+    assert chat.status_code == 200, chat.text
+
+    def said(key: str) -> list[str]:
+        response = world.call("GET", f"/v1/conversations/{world.conversation}", key)
+        assert response.status_code == 200, response.text
+        return [m["content"] for m in response.json()["messages"] if m["role"] == "user"]
+
+    assert said("dave") == ["from globex"]
+    assert said("bob") == ["hello"]
+
+
 def test_another_orgs_admin_reaches_nothing_of_acme(world: World) -> None:
     for method, path, body in (
         ("GET", "/admin/v1/orgs/acme", None),

@@ -19,12 +19,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import update
 
 from hearth.errors import Unauthorized
 from hearth.governance import audit, gate, tenancy
 from hearth.governance.gate import Cost
 from hearth.store import memories as memory_store
 from hearth.store.db import Database
+from hearth.store.tables import Org
 from hearth.store.memories import Owner
 
 
@@ -87,9 +89,8 @@ def test_an_operator_manages_orgs_users_keys_plans_usage_and_audit(tmp_path: Pat
         tmp_path, "admin", "plan", "set", "tight", "--limits", json.dumps(limits),
         "--priority", "3"))
     tight_row = next(line for line in ok(hearth(tmp_path, "admin", "plan", "list")).splitlines()
-                     if " tight " in line)
-    assert [cell.strip() for cell in tight_row.strip("│ ").split("│")] == [
-        "tight", "3", "5 / - / -", "- / - / -", "- / 2 / -"]
+                     if line.startswith("tight\t"))
+    assert tight_row.split("\t") == ["tight", "3", "5 / - / -", "- / - / -", "- / 2 / -"]
 
     assert "memories kept 30 days" in ok(hearth(
         tmp_path, "admin", "org", "set", "acme", "--plan", "tight", "--memory-days", "30"))
@@ -141,3 +142,56 @@ def test_memory_export_and_forget_all_are_on_the_audit_log(tmp_path: Path,
                       ("memory.delete_all", "local", "local/local", {"memories": 1})]
     assert all(e.actor.startswith("operator ") for e in audit.entries(db))
     assert audit.verify(db).ok
+
+
+def test_list_commands_print_whole_ids_when_piped_and_json_with_json(tmp_path: Path,
+                                                                     db: Database) -> None:
+    tenancy.create_user(db, "test", "local", "ann")
+    made = tenancy.create_key(db, "test", "local", "ann", name="a label")
+    listed = ok(hearth(tmp_path, "admin", "key", "list")).splitlines()
+    assert listed[0].split("\t")[:3] == ["id", "prefix", "org/user"]
+    assert listed[1].split("\t")[:4] == [made.key.id, made.key.prefix, "local/ann", "a label"]
+    as_json = [json.loads(line) for line in ok(hearth(tmp_path, "admin", "key", "list",
+                                                      "--json")).splitlines()]
+    assert [(k["id"], k["org_id"], k["name"]) for k in as_json] == [
+        (made.key.id, "local", "a label")]
+    for args in (("org", "list"), ("user", "list", "local"), ("plan", "list"),
+                 ("audit", "list")):
+        items = [json.loads(line) for line in ok(hearth(tmp_path, "admin", *args,
+                                                        "--json")).splitlines()]
+        assert items, args
+    assert {o["id"] for o in [json.loads(line) for line in ok(hearth(
+        tmp_path, "admin", "org", "list", "--json")).splitlines()]} == {"local"}
+
+
+@pytest.mark.parametrize(("limits", "says"), [
+    ("{bad", "not valid JSON"),
+    ("[]", "Input should be an object"),
+    ('{"requests_per_minute": {"key": "sixty"}}', "requests_per_minute.key"),
+    ('{"request_per_minute": {"key": 60}}', "request_per_minute"),
+])
+def test_bad_plan_limits_say_what_is_wrong_and_the_shape_expected(tmp_path: Path, limits: str,
+                                                                  says: str) -> None:
+    line = one_line_error(hearth(tmp_path, "admin", "plan", "set", "x", "--limits", limits))
+    assert says in line and '{"requests_per_minute": {"key": 60}' in line
+
+
+def test_a_purge_that_fails_for_one_org_says_which_and_purges_the_others(
+        tmp_path: Path, db: Database) -> None:
+    tenancy.create_org(db, "test", "acme")
+    with db.session() as session:
+        session.execute(update(Org).where(Org.id == "acme")
+                        .values(conversation_retention_days=10_000_000))
+    result = hearth(tmp_path, "admin", "purge")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stdout.startswith("Purged 0 conversations")
+    assert result.stderr.splitlines()[-1].startswith("error: The purge failed for 'acme'")
+    too_long = hearth(tmp_path, "admin", "org", "set", "local", "--conversation-days", "1000000")
+    assert too_long.returncode == 2 and "Traceback" not in too_long.stderr
+
+
+def test_serve_with_a_corrupt_gguf_says_so_in_one_line(tmp_path: Path) -> None:
+    corrupt = tmp_path / "corrupt.gguf"
+    corrupt.write_bytes(b"GGUF" + bytes(range(256)) * 16)
+    line = one_line_error(hearth(tmp_path, "serve", "--model", str(corrupt)))
+    assert str(corrupt) in line and "llama.cpp cannot read it" in line

@@ -238,3 +238,16 @@ def test_memory_is_a_command_group_of_hearth(service: MemoryService) -> None:
     result = runner.invoke(hearth, ["memory", "list"])
 
     assert "I keep bees" in ok(result)
+
+
+def test_list_prints_whole_rows_when_piped_and_the_api_shape_with_json(
+        service: MemoryService) -> None:
+    made = remember(service, LOCAL, "I keep bees in a very long hive " * 4)
+
+    piped = ok(run("list")).splitlines()
+    assert piped[0].split("\t") == ["id", "kind", "when", "text", "pinned"]
+    assert piped[1].split("\t") == [str(made.id), "fact", "2024-01-01", made.text, ""]
+    listed = [json.loads(line) for line in ok(run("list", "--json")).splitlines()]
+    assert [(m["id"], m["object"], m["text"]) for m in listed] == [
+        (made.id, "memory", made.text)]
+    assert ok(run("list", "--json", "--user", "nobody")) == ""

@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 from sqlalchemy import select, text, update
 
-from hearth.errors import NotFound
+from hearth.errors import InvalidRequest, NotFound
 from hearth.governance import audit, retention, tenancy
 from hearth.store import conversations
 from hearth.store import memories as memory_store
 from hearth.store import responses
 from hearth.store.db import Database
 from hearth.store.memories import Owner, SourceRef
-from hearth.store.tables import Conversation, Memory, StoredResponse, UsageCounter
+from hearth.store.tables import Conversation, Memory, Org, StoredResponse, UsageCounter
 
 OPERATOR = "operator test (cli)"
 DIMENSIONS = 384
@@ -125,6 +125,30 @@ def test_stored_responses_expire_with_the_conversations(orgs: Database) -> None:
     assert responses.get_response(orgs, Owner("keeper", "u"), kept).id == kept
 
 
+def test_a_purge_takes_only_the_expired_owners_conversation_of_a_shared_id(
+        orgs: Database) -> None:
+    for org, user in (("brief", "u"), ("brief", "v"), ("keeper", "u")):
+        conversations.ensure_conversation(orgs, "chat", model="fake", org_id=org, user_id=user)
+        conversations.append_messages(orgs, "chat", [{"role": "user", "content": user}],
+                                      org_id=org, user_id=user)
+    with orgs.session() as session:
+        session.execute(update(Conversation).where(Conversation.user_id == "u")
+                        .values(updated_at=datetime.now(UTC) - TWO_DAYS_AGO))
+
+    assert retention.purge(orgs).conversations == 1
+
+    def kept(org: str, user: str) -> list[str | None]:
+        try:
+            found = conversations.get_conversation(orgs, "chat", org_id=org, user_id=user)
+        except NotFound:
+            return []
+        return [m.content for m in found.messages]
+
+    assert kept("brief", "u") == []
+    assert kept("brief", "v") == ["v"]
+    assert kept("keeper", "u") == ["u"]
+
+
 def test_expired_memories_leave_no_row_source_or_index_entry(orgs: Database) -> None:
     owner = Owner("brief", "u")
     old = memory(orgs, owner, "My old locker code is marzipan.", seed=1, age=TWO_DAYS_AGO)
@@ -189,3 +213,31 @@ def test_spent_quota_counters_are_dropped_and_current_ones_kept(orgs: Database) 
     with orgs.session() as session:
         assert session.execute(select(UsageCounter.metric, UsageCounter.window_start)).all() == [
             ("tokens", today)]
+
+
+def test_one_orgs_failing_purge_is_audited_and_every_other_org_is_still_purged(
+        orgs: Database) -> None:
+    # A retention too long for any date, as stored before retention was bounded: "aaa" is
+    # purged first (orgs are read in id order), so a purge that stopped there purged nobody.
+    tenancy.create_org(orgs, OPERATOR, "aaa")
+    with orgs.session() as session:
+        session.execute(update(Org).where(Org.id == "aaa")
+                        .values(memory_retention_days=1_000_000_000))
+    old = conversation(orgs, "brief", age=TWO_DAYS_AGO)
+
+    done = retention.purge(orgs)
+
+    assert done.failed == ["aaa"]
+    assert done.conversations == 1 and messages_of(orgs, old) == 0
+    failures = [e for e in audit.entries(orgs) if e.action == "retention.failed"]
+    assert [(e.org_id, e.target) for e in failures] == [("aaa", "aaa")]
+    assert "OverflowError" in failures[0].details["error"]
+
+
+@pytest.mark.parametrize("days", [0, 36_501, 1_000_000, 10**19])
+def test_retention_is_bounded_to_one_day_through_a_hundred_years(orgs: Database,
+                                                                 days: int) -> None:
+    with pytest.raises(InvalidRequest, match="from 1 to 36500 days"):
+        tenancy.update_org(orgs, OPERATOR, "brief", {"memory_retention_days": days})
+    made = tenancy.update_org(orgs, OPERATOR, "brief", {"conversation_retention_days": 36_500})
+    assert made.conversation_retention_days == 36_500

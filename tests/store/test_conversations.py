@@ -11,7 +11,7 @@ import subprocess
 import sys
 import textwrap
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -81,6 +81,36 @@ def test_migrations_downgrade_to_nothing_and_back(db: Database) -> None:
     assert set(inspect(db.engine).get_table_names()) == {"alembic_version"}
     db.migrate()
     assert {"conversations", "messages"} <= set(inspect(db.engine).get_table_names())
+
+
+OLD_ROWS = [  # as hearth before 0009 wrote them (plain SQL: the models are newer)
+    ("INSERT INTO conversations (id, org_id, user_id, model, created_at, updated_at) "
+     "VALUES ('chat', 'acme', 'alice', 'm', :now, :now)"),
+    ("INSERT INTO messages (conversation_id, org_id, user_id, position, role, content, "
+     "created_at) VALUES ('chat', 'acme', 'alice', 0, 'user', 'one', :now), "
+     "('chat', 'acme', 'alice', 1, 'assistant', 'two', :now)"),
+]
+
+
+def test_conversations_stored_before_0009_keep_their_messages_and_owner(db: Database) -> None:
+    alice, other = {"org_id": "acme", "user_id": "alice"}, {"org_id": "globex", "user_id": "alice"}
+    with db.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0008")
+        for statement in OLD_ROWS:
+            connection.execute(text(statement), {"now": datetime.now(UTC)})
+
+    db.migrate()
+
+    assert contents(db, "chat", **alice) == ["one", "two"]
+    store.append_messages(db, "chat", [{"role": "user", "content": "three"}], **alice)
+    assert contents(db, "chat", **alice) == ["one", "two", "three"]  # numbered after them
+    store.ensure_conversation(db, "chat", model="m", **other)
+    assert contents(db, "chat", **other) == []
+    with db.engine.begin() as connection:  # back again, once no id is shared
+        connection.execute(text("DELETE FROM conversations WHERE org_id = 'globex'"))
+        command.downgrade(alembic_config(connection), "0008")
+    db.migrate()
+    assert contents(db, "chat", **alice) == ["one", "two", "three"]
 
 
 def test_migrations_render_portable_sql_for_postgresql() -> None:
@@ -236,6 +266,26 @@ def test_concurrent_appends_to_one_conversation_get_distinct_positions(db: Datab
         assert mine == [f"{name}{i}" for i in range(10)]
 
 
+def test_an_answer_reads_back_after_its_turn_though_another_turn_came_between(
+        db: Database) -> None:
+    conversation = store.start_conversation(db, model="m")
+    first = store.start_turn(db, conversation.id, [{"role": "user", "content": "first"}])
+    second = store.start_turn(db, conversation.id, [{"role": "user", "content": "second"}])
+    store.finish_turn(db, conversation.id, second, {"role": "assistant", "content": "re second"})
+    store.finish_turn(db, conversation.id, first, {"role": "assistant", "content": "re first"})
+
+    assert contents(db, conversation.id) == ["first", "re first", "second", "re second"]
+
+
+def test_a_turn_never_answered_leaves_no_message_behind(db: Database) -> None:
+    conversation = store.start_conversation(db, model="m")
+    store.start_turn(db, conversation.id, [{"role": "user", "content": "asked"}])
+    store.append_messages(db, conversation.id, [{"role": "user", "content": "asked again"}])
+
+    assert contents(db, conversation.id) == ["asked", "asked again"]
+    assert store.stored_message_count(db, conversation.id) == 2
+
+
 # --- conversations ----------------------------------------------------------------------
 
 
@@ -308,11 +358,18 @@ def test_someone_else_can_neither_read_nor_list_nor_append(
 
 
 @pytest.mark.parametrize("other", OTHERS)
-def test_someone_else_cannot_reuse_a_conversation_id(db: Database, other: Owner) -> None:
+def test_the_same_id_names_a_conversation_of_each_owner(db: Database, other: Owner) -> None:
     store.ensure_conversation(db, "shared-id", model="m")
-    with pytest.raises(NotFound):
-        store.ensure_conversation(db, "shared-id", model="m", **other)
-    assert store.list_conversations(db, **other) == []
+    store.append_messages(db, "shared-id", [{"role": "user", "content": "mine"}])
+
+    theirs = store.ensure_conversation(db, "shared-id", model="m", **other)
+    store.append_messages(db, "shared-id", [{"role": "user", "content": "theirs"}], **other)
+
+    assert (theirs.org_id, theirs.user_id) == (other["org_id"], other["user_id"])
+    assert contents(db, "shared-id") == ["mine"]
+    assert contents(db, "shared-id", **other) == ["theirs"]
+    assert [c.id for c in store.list_conversations(db, **other)] == ["shared-id"]
+    assert store.stored_message_count(db, "shared-id", **other) == 1
 
 
 def test_each_owner_sees_only_their_own_conversations(db: Database) -> None:

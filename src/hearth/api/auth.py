@@ -12,15 +12,24 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from hearth.errors import InvalidRequest
 from hearth.governance.gate import Pass
 from hearth.governance.gate_writer import GateWriter
 from hearth.store.owner import Owner
 
 
 def bearer(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    """The bearer key, if any. Two different ``Authorization`` headers are refused rather
+    than one of them chosen: whichever the server picked, a proxy or log in front of it may
+    have judged the request by the other."""
+    sent = set(request.headers.getlist("authorization"))
+    if len(sent) > 1:
+        raise InvalidRequest("The request has more than one Authorization header; send one.",
+                             param="Authorization", code="conflicting_credentials")
+    scheme, _, token = (sent.pop() if sent else "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
@@ -29,10 +38,16 @@ def named_user(request: Request) -> str | None:
     return (request.headers.get("x-hearth-user") or "").strip() or None
 
 
-def authorised(scope: str | None) -> Callable[[Request], Awaitable[Pass]]:
+# What the OpenAPI document says a route behind the gate needs; ``bearer`` reads the key.
+bearer_key = HTTPBearer(auto_error=False, scheme_name="ApiKey",
+                        description="An API key (`hearth admin key create`).")
+DeclaredKey = Annotated[HTTPAuthorizationCredentials | None, Security(bearer_key)]
+
+
+def authorised(scope: str | None) -> Callable[..., Awaitable[Pass]]:
     """A dependency admitting requests whose key holds ``scope`` (None: any valid key).
     Requests that generate are admitted by their route (``hearth.api.chat.route``)."""
-    async def dependency(request: Request) -> Pass:
+    async def dependency(request: Request, _: DeclaredKey) -> Pass:
         gate: GateWriter = request.app.state.gate
         return await gate.admit(bearer(request), scope=scope)
 

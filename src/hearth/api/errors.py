@@ -11,11 +11,30 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from hearth.errors import HearthError, Overloaded, RateLimited
 
 log = logging.getLogger(__name__)
+
+METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
+
+class ErrorObject(BaseModel):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class ErrorBody(BaseModel):
+    """OpenAI's error shape, as the OpenAPI document describes every error answer; answers
+    are built by ``error_body`` (a plain dict: the chat route answers errors at gateway
+    rates)."""
+
+    error: ErrorObject
 
 
 def error_body(message: str, type_: str, param: str | None = None,
@@ -39,7 +58,8 @@ def _describe(errors: list[dict]) -> tuple[str, str | None]:
     loc = [str(part) for part in first.get("loc", ()) if part != "body"]
     param = ".".join(loc) or None
     if first.get("type") == "json_invalid":
-        return "The request body is not valid JSON.", None
+        detail = str((first.get("ctx") or {}).get("error", "")).removeprefix("Invalid JSON: ")
+        return f"The request body is not valid JSON{f': {detail}' if detail else ''}.", None
     where = f" (at '{param}')" if param else ""
     more = f"; and {len(errors) - 1} more problem(s)" if len(errors) > 1 else ""
     return f"Invalid request{where}: {first.get('msg', 'invalid value')}{more}.", param
@@ -59,6 +79,15 @@ def unexpected_error_response() -> JSONResponse:
                                    "server_error"), status_code=500)
 
 
+def allowed_methods(app: FastAPI, request: Request) -> str:
+    """Every method some route answers at the request's path, for a 405's ``Allow``: Starlette
+    names only those of the first route on the path, and a path's methods are often several
+    routes (``GET`` and ``DELETE /v1/memories/{id}``)."""
+    return ", ".join(method for method in METHODS if any(
+        route.matches({**request.scope, "method": method})[0] == Match.FULL
+        for route in app.router.routes))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HearthError)
     async def _hearth(_: Request, exc: HearthError) -> JSONResponse:
@@ -69,9 +98,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return validation_error_response(list(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         kind = "invalid_request_error" if exc.status_code < 500 else "server_error"
-        return JSONResponse(error_body(str(exc.detail), kind), status_code=exc.status_code)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(app, request)
+        return JSONResponse(error_body(str(exc.detail), kind), status_code=exc.status_code,
+                            headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

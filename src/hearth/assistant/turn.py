@@ -60,10 +60,11 @@ class Assistant:
         original = request
         if said is not None:
             request = await run_in_threadpool(self._with_memories, request, owner, said)
-        message_ids: list[int] = []
+        turn: conversations.StartedTurn | None = None
         if conversation_id is not None:
-            message_ids = await run_in_threadpool(self._record_request, original,
-                                                  conversation_id, owner)
+            turn = await run_in_threadpool(self._record_request, original, conversation_id,
+                                           owner)
+        message_ids = list(turn.message_ids) if turn else []
         content: list[str] = []
         # The engine reuses cached prompt prefixes only within the caller's org.
         async for delta in self.engine.chat(replace(request, cache_scope=owner.org_id)):
@@ -71,7 +72,7 @@ class Assistant:
             if delta.finish_reason is not None and said is not None:
                 await run_in_threadpool(self._queue_memory_job, original, said, owner,
                                         conversation_id, message_ids)
-            if delta.finish_reason is not None and conversation_id is not None:
+            if delta.finish_reason is not None and turn is not None:
                 reply = {"role": "assistant", "content": "".join(content) or None}
                 if delta.tool_calls:
                     reply["tool_calls"] = [
@@ -80,7 +81,7 @@ class Assistant:
                         for c in delta.tool_calls
                     ]
                 await run_in_threadpool(
-                    conversations.append_messages, self.db, conversation_id, [reply],
+                    conversations.finish_turn, self.db, conversation_id, turn, reply,
                     org_id=owner.org_id, user_id=owner.user_id,
                 )
             yield delta
@@ -105,7 +106,7 @@ class Assistant:
             self.worker.notify()
 
     def _record_request(self, request: ChatRequest, conversation_id: str,
-                        owner: Owner) -> list[int]:
+                        owner: Owner) -> conversations.StartedTurn:
         conversations.ensure_conversation(
             self.db, conversation_id, model=self.engine.model_id,
             org_id=owner.org_id, user_id=owner.user_id,
@@ -115,6 +116,6 @@ class Assistant:
         )
         # Clients resend the whole history each turn; only what follows the stored part is new.
         new = request.messages[stored:] if len(request.messages) > stored else request.messages[-1:]
-        return conversations.append_messages(
+        return conversations.start_turn(
             self.db, conversation_id, new, org_id=owner.org_id, user_id=owner.user_id
         )

@@ -17,10 +17,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hearth.api.admin.protocol import AuditObject, KeyObject, OrgObject, PlanObject, UserObject
 from hearth.cli.common import fail, one_line_errors, operator_actor
+from hearth.cli.listing import AsJson, print_listing
 from hearth.config import Settings
 from hearth.governance import audit, retention, tenancy, usage
-from hearth.governance.plans import PlanLimits
+from hearth.governance.plans import parse_limits
+from hearth.store.bounds import MAX_DAYS
 from hearth.store.db import Database
 
 app = typer.Typer(help="Manage orgs, users, API keys, plans, usage, audit and retention.",
@@ -63,15 +66,14 @@ def org_create(org: str, plan: Annotated[str, typer.Option(help="Plan name.")] =
 
 
 @org_app.command("list")
-def org_list() -> None:
+def org_list(as_json: AsJson = False) -> None:
     """List organisations with their plan and retention."""
     with one_line_errors():
         orgs = tenancy.list_orgs(_database())
-    table = Table("org", "plan", "keep conversations", "keep memories", "created")
-    for org in orgs:
-        table.add_row(org.id, org.plan, _days(org.conversation_retention_days),
-                      _days(org.memory_retention_days), _when(org.created_at))
-    console.print(table)
+    print_listing(("org", "plan", "keep conversations", "keep memories", "created"),
+                  [(org.id, org.plan, _days(org.conversation_retention_days),
+                    _days(org.memory_retention_days), _when(org.created_at)) for org in orgs],
+                  [OrgObject.of(org) for org in orgs], as_json=as_json)
 
 
 @org_app.command("set")
@@ -79,9 +81,10 @@ def org_set(
     org: str,
     plan: Annotated[Optional[str], typer.Option(help="Move the org to this plan.")] = None,
     conversation_days: Annotated[Optional[int], typer.Option(
+        min=0, max=MAX_DAYS,
         help="Keep conversations this many days (0: for ever).")] = None,
     memory_days: Annotated[Optional[int], typer.Option(
-        help="Keep memories this many days (0: for ever).")] = None,
+        min=0, max=MAX_DAYS, help="Keep memories this many days (0: for ever).")] = None,
 ) -> None:
     """Change an organisation's plan or retention."""
     changes: dict = {}
@@ -117,14 +120,14 @@ def user_create(
 
 
 @user_app.command("list")
-def user_list(org: str) -> None:
+def user_list(org: str, as_json: AsJson = False) -> None:
     """List an organisation's users."""
     with one_line_errors():
         users = tenancy.list_users(_database(), org)
-    table = Table("user", "role", "own plan", "created")
-    for user in users:
-        table.add_row(user.user_id, user.role, user.plan or "", _when(user.created_at))
-    console.print(table)
+    print_listing(("user", "role", "own plan", "created"),
+                  [(user.user_id, user.role, user.plan or "", _when(user.created_at))
+                   for user in users],
+                  [UserObject.of(user) for user in users], as_json=as_json)
 
 
 @user_app.command("role")
@@ -144,7 +147,8 @@ def key_create(
     scopes: Annotated[Optional[str], typer.Option(
         help="Comma-separated: chat, memory:read, memory:write, admin (default: all the "
              "role allows).")] = None,
-    expires_in_days: Annotated[Optional[float], typer.Option(min=0.0001)] = None,
+    expires_in_days: Annotated[Optional[float], typer.Option(
+        min=0.0001, max=MAX_DAYS)] = None,
     name: Annotated[Optional[str], typer.Option(help="A label to tell keys apart.")] = None,
 ) -> None:
     """Create an API key. The key is printed once, alone on stdout; keep it safe."""
@@ -162,16 +166,16 @@ def key_create(
 
 
 @key_app.command("list")
-def key_list(org: Annotated[Optional[str], typer.Argument()] = None) -> None:
+def key_list(org: Annotated[Optional[str], typer.Argument()] = None,
+             as_json: AsJson = False) -> None:
     """List keys (never their secrets)."""
     with one_line_errors():
         keys = tenancy.list_keys(_database(), org)
-    table = Table("id", "prefix", "org/user", "name", "scopes", "created", "expires", "revoked")
-    for key in keys:
-        table.add_row(key.id, key.prefix, f"{key.org_id}/{key.user_id}", key.name or "",
-                      ",".join(key.scopes), _when(key.created_at), _when(key.expires_at),
-                      _when(key.revoked_at))
-    console.print(table)
+    print_listing(("id", "prefix", "org/user", "name", "scopes", "created", "expires", "revoked"),
+                  [(key.id, key.prefix, f"{key.org_id}/{key.user_id}", key.name or "",
+                    ",".join(key.scopes), _when(key.created_at), _when(key.expires_at),
+                    _when(key.revoked_at)) for key in keys],
+                  [KeyObject.of(key) for key in keys], as_json=as_json)
 
 
 @key_app.command("revoke")
@@ -186,7 +190,7 @@ def key_revoke(key_id: str) -> None:
 
 
 @plan_app.command("list")
-def plan_list() -> None:
+def plan_list(as_json: AsJson = False) -> None:
     """Show plans and their limits (per key / user / org; '-' is unlimited)."""
     with one_line_errors():
         plans = tenancy.list_plans(_database())
@@ -195,12 +199,11 @@ def plan_list() -> None:
         return " / ".join("-" if levels.get(k) is None else f"{levels[k]:,}"
                           for k in ("key", "user", "org"))
 
-    table = Table("plan", "priority", "requests/min", "tokens/day", "concurrent")
-    for plan in plans:
-        limits = plan.limits
-        table.add_row(plan.name, str(plan.priority), cell(limits["requests_per_minute"]),
-                      cell(limits["tokens_per_day"]), cell(limits["concurrent_streams"]))
-    console.print(table)
+    print_listing(("plan", "priority", "requests/min", "tokens/day", "concurrent"),
+                  [(plan.name, str(plan.priority), cell(plan.limits["requests_per_minute"]),
+                    cell(plan.limits["tokens_per_day"]), cell(plan.limits["concurrent_streams"]))
+                   for plan in plans],
+                  [PlanObject.of(plan) for plan in plans], as_json=as_json)
 
 
 @plan_app.command("set")
@@ -211,13 +214,9 @@ def plan_set(
     priority: Annotated[int, typer.Option(min=0, max=100)] = 0,
 ) -> None:
     """Create or replace a plan."""
-    try:
-        parsed = PlanLimits.model_validate_json(limits)
-    except ValueError as exc:
-        fail(f"Invalid limits: {exc}".splitlines()[0])
     with one_line_errors():
         plan = tenancy.set_plan(_database(), operator_actor(), name, priority=priority,
-                                limits=parsed)
+                                limits=parse_limits(limits))
     typer.echo(f"Plan {plan.name!r} set (priority {plan.priority}).")
 
 
@@ -275,23 +274,16 @@ def audit_verify() -> None:
 
 
 @audit_app.command("list")
-def audit_list(limit: Annotated[int, typer.Option(min=1)] = 50,
+def audit_list(limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
                org: Annotated[Optional[str], typer.Option(help="Only this org.")] = None,
-               as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+               as_json: AsJson = False) -> None:
     """Show the newest audit entries."""
     with one_line_errors():
         entries = audit.entries(_database(), org_id=org, limit=limit)
-    if as_json:
-        for e in entries:
-            typer.echo(json.dumps({"id": e.id, "at": e.at.isoformat(), "org": e.org_id,
-                                   "actor": e.actor, "action": e.action, "target": e.target,
-                                   "details": e.details, "hash": e.hash}))
-        return
-    table = Table("id", "at (UTC)", "actor", "action", "target", "details")
-    for e in entries:
-        table.add_row(str(e.id), _when(e.at), e.actor, e.action, e.target or "",
-                      json.dumps(e.details))
-    console.print(table)
+    print_listing(("id", "at (UTC)", "actor", "action", "target", "details"),
+                  [(str(e.id), _when(e.at), e.actor, e.action, e.target or "",
+                    json.dumps(e.details)) for e in entries],
+                  [AuditObject.of(e) for e in entries], as_json=as_json)
 
 
 @app.command("purge")
@@ -301,3 +293,6 @@ def purge() -> None:
         done = retention.purge(_database(), actor=operator_actor())
     typer.echo(f"Purged {done.conversations} conversations and {done.memories} memories "
                f"({done.counters} spent counters, {done.leases} stale leases).")
+    if done.failed:
+        fail(f"The purge failed for {', '.join(map(repr, done.failed))} (the others were "
+             "purged); the server log and `hearth admin audit list` say why.")

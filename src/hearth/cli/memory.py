@@ -20,13 +20,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Column, Table
 
-from hearth.api.memories.protocol import MemoryExport
+from hearth.api.memories.protocol import MemoryExport, MemoryObject
 from hearth.cli.common import fail, one_line_errors, operator_actor
+from hearth.cli.listing import AsJson, print_listing
 from hearth.config import Settings
 from hearth.governance import audit
 from hearth.memory.service import MemoryService
 from hearth.store import memories as store
 from hearth.store import memory_export
+from hearth.store.bounds import MAX_STORED_INT
 from hearth.store.db import Database
 from hearth.store.memories import MemoryRecord, Owner
 
@@ -53,9 +55,13 @@ def _day(when: datetime | None) -> str:
     return f"{when:%Y-%m-%d}" if when else ""
 
 
+def _columns(*extra: str) -> list[str | Column]:
+    return [Column("id", justify="right"), "kind", "when", Column("text", ratio=1), "pinned",
+            *extra]
+
+
 def _table(*extra: str) -> Table:
-    return Table(Column("id", justify="right"), "kind", "when", Column("text", ratio=1),
-                 "pinned", *extra, expand=True)
+    return Table(*_columns(*extra), expand=True)
 
 
 def _row(memory: MemoryRecord) -> list[str]:
@@ -75,23 +81,21 @@ def list_memories(
     user: User = "local",
     org: Org = "local",
     all_: Annotated[bool, typer.Option("--all", help="Include superseded memories.")] = False,
-    limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 100,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_STORED_INT,
+                                       help="Show at most this many.")] = 100,
+    as_json: AsJson = False,
 ) -> None:
     """Show a user's memories, newest first."""
     with one_line_errors():
         records = store.list_memories(_database(), Owner(org, user), include_superseded=all_,
                                       limit=limit)
-    console = Console()
-    if not records:
-        console.print(f"No memories of {user!r} yet.", highlight=False)
+    if not records and not as_json:
+        Console().print(f"No memories of {user!r} yet.", highlight=False)
         return
-    table = _table("superseded") if all_ else _table()
-    for memory in records:
-        cells = _row(memory)
-        if all_:
-            cells.append(_superseded(memory))
-        table.add_row(*cells)
-    console.print(table)
+    rows = [_row(memory) + ([_superseded(memory)] if all_ else []) for memory in records]
+    print_listing(_columns("superseded") if all_ else _columns(), rows,
+                  [MemoryObject.from_record(memory) for memory in records], as_json=as_json,
+                  expand=True)
 
 
 @app.command()
@@ -118,7 +122,8 @@ def search(
 
 @app.command()
 def forget(
-    memory_id: Annotated[Optional[int], typer.Argument(help="Id shown by `hearth memory list`.")] = None,
+    memory_id: Annotated[Optional[int], typer.Argument(
+        min=1, max=MAX_STORED_INT, help="Id shown by `hearth memory list`.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Forget everything about the user.")] = False,
     user: User = "local",
     org: Org = "local",

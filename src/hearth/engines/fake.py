@@ -24,24 +24,29 @@ from hearth.engines.stops import StopMatcher
 from hearth.engines.tool_calls import forced_call_schema, forced_function_names, new_call_id
 
 
-def example_for_schema(schema: dict[str, Any]) -> Any:
-    """A small value that satisfies a JSON schema (the subset tools and tests use)."""
+def example_for_schema(schema: Any) -> Any:
+    """A small value for a JSON schema: valid for the subset tools and tests use, and some
+    value, never an error, for any other schema that passed the API's metaschema check."""
+    if not isinstance(schema, dict):  # true / false, allowed wherever a schema is
+        return None
     if "const" in schema:
         return schema["const"]
-    if "enum" in schema:
+    if schema.get("enum"):
         return schema["enum"][0]
     for key in ("anyOf", "oneOf", "allOf"):
-        if key in schema:
+        if schema.get(key):
             return example_for_schema(schema[key][0])
     kind = schema.get("type", "object")
     if isinstance(kind, list):
-        kind = kind[0]
+        kind = kind[0] if kind else "object"
     if kind == "object":
         props = schema.get("properties", {})
-        return {name: example_for_schema(props[name]) for name in schema.get("required", props)}
+        return {name: example_for_schema(props.get(name, {}))
+                for name in schema.get("required", props)}
     if kind == "array":
-        return [example_for_schema(schema.get("items", {}))] * schema.get("minItems", 0)
-    return {"string": "x", "integer": 1, "number": 1.5, "boolean": True, "null": None}[kind]
+        count = min(schema.get("minItems", 0), 8)  # a token budget ends longer ones anyway
+        return [example_for_schema(schema.get("items", {}))] * count
+    return {"string": "x", "integer": 1, "number": 1.5, "boolean": True}.get(kind)
 
 
 def _last_user_text(request: ChatRequest) -> str:

@@ -33,7 +33,7 @@ from hearth.engines.harmony_vocab import harmony_encoding
 from hearth.engines.model_files import resolve_model_path
 from hearth.engines.stops import StopMatcher
 from hearth.engines.tool_calls import forced_call_schema, forced_function_names, parse_tool_calls
-from hearth.errors import HearthError, InvalidRequest
+from hearth.errors import HearthError, InvalidRequest, ModelFileError
 
 llama_cpp._logger.set_verbose(False)
 
@@ -72,7 +72,13 @@ class LlamaCppEngine:
         self.model_id = model_id
         self._threads = threads
         params = llama_cpp.llama_model_default_params()
-        self._model = LlamaModel(path_model=str(model_path), params=params, verbose=False)
+        try:
+            self._model = LlamaModel(path_model=str(model_path), params=params, verbose=False)
+        except ValueError:  # llama.cpp says only "Failed to load model from file"
+            raise ModelFileError(
+                f"{model_path} could not be loaded: it starts like a GGUF file but llama.cpp "
+                "cannot read it (damaged, truncated or of an unsupported version). Pull it "
+                "again (hearth models pull) or give another file.") from None
         self.context_length = context_length or fitting_context(
             llama_cpp.llama_model_n_ctx_train(self._model.model), parallel,
             kv_bytes_per_token(self._model.model), kv_budget_bytes)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from hearth.errors import InvalidRequest
+from hearth.store.bounds import Count
 
 Level = Literal["key", "user", "org"]
 LEVELS: tuple[Level, ...] = ("key", "user", "org")
@@ -13,12 +16,16 @@ LEVELS: tuple[Level, ...] = ("key", "user", "org")
 class LevelLimits(BaseModel):
     """One kind of limit at each level; None means unlimited."""
 
-    key: int | None = Field(default=None, ge=0)
-    user: int | None = Field(default=None, ge=0)
-    org: int | None = Field(default=None, ge=0)
+    model_config = ConfigDict(extra="forbid")  # a misspelt level would silently be unlimited
+
+    key: Count | None = None
+    user: Count | None = None
+    org: Count | None = None
 
 
 class PlanLimits(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     requests_per_minute: LevelLimits = LevelLimits()
     tokens_per_day: LevelLimits = LevelLimits()
     concurrent_streams: LevelLimits = LevelLimits()
@@ -26,3 +33,22 @@ class PlanLimits(BaseModel):
 
 def limit(limits: dict, kind: str, level: Level) -> int | None:
     return (limits.get(kind) or {}).get(level)
+
+
+LIMITS_SHAPE = ('a JSON object such as {"requests_per_minute": {"key": 60}, "tokens_per_day": '
+                '{"org": 1000000}}: requests_per_minute, tokens_per_day and concurrent_streams '
+                'each map key, user and org to a whole number from 0 (or null: unlimited)')
+
+
+def parse_limits(text: str) -> PlanLimits:
+    """A plan's limits from JSON text (as typed on the command line), or an error naming
+    what is wrong and the shape expected."""
+    try:
+        return PlanLimits.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        problem = (f"not valid JSON ({first['msg']})" if first["type"] == "json_invalid"
+                   else f"{where or 'the value'}: {first['msg']}")
+        raise InvalidRequest(f"Invalid limits: {problem}. Expected {LIMITS_SHAPE}.",
+                             param="limits") from None

@@ -22,6 +22,7 @@ from hearth.governance.keys import hash_secret, new_salt, new_secret, prefix_of
 from hearth.governance.plans import PlanLimits
 from hearth.governance.principal import LOCAL_ORG
 from hearth.governance.roles import Role, parse_role, parse_scopes
+from hearth.store.bounds import MAX_DAYS
 from hearth.store.db import Database
 from hearth.store.tables import ApiKey, Org, Plan, User
 
@@ -91,9 +92,9 @@ def update_org(db: Database, actor: str, org_id: str, changes: dict[str, Any]) -
         raise InvalidRequest(f"Cannot change {', '.join(sorted(unknown))} of an org.")
     for field in RETENTION_FIELDS:
         days = changes.get(field)
-        if days is not None and days < 1:
-            raise InvalidRequest(f"{field} must be at least 1 day (or null: keep for ever).",
-                                 param=field)
+        if days is not None and not 1 <= days <= MAX_DAYS:
+            raise InvalidRequest(f"{field} must be from 1 to {MAX_DAYS} days (or null: keep "
+                                 "for ever).", param=field)
     with db.locked_session() as session:
         org = _org(session, org_id)
         if "plan" in changes:

@@ -118,8 +118,8 @@ def start_conversation(db: Database, *, model: str, title: str | None = None,
                        user_id: str = LOCAL) -> ConversationView:
     """Create a conversation (with a new ``conv_…`` id unless one is given).
 
-    Raises ``sqlalchemy.exc.IntegrityError`` if the id is taken; ``ensure_conversation`` is
-    the call for ids that come from clients.
+    Raises ``sqlalchemy.exc.IntegrityError`` if the owner has one with that id already;
+    ``ensure_conversation`` is the call for ids that come from clients.
     """
     if conversation_id is not None and not 0 < len(conversation_id) <= MAX_ID_LENGTH:
         raise InvalidRequest(
@@ -138,10 +138,9 @@ def start_conversation(db: Database, *, model: str, title: str | None = None,
 
 def ensure_conversation(db: Database, conversation_id: str, *, model: str,
                         org_id: str = LOCAL, user_id: str = LOCAL) -> ConversationView:
-    """The caller's conversation with this id, created if no one has it yet.
+    """The caller's conversation with this id, created if they have none such yet.
 
-    Raises ``NotFound`` when the id belongs to another org or user: ids are not reusable
-    across tenants, and saying "taken" would reveal that it exists.
+    Ids are the owner's own: whether anyone else used the same id changes nothing here.
     """
     with db.session() as session:
         row = _find(session, conversation_id, org_id, user_id)
@@ -151,12 +150,59 @@ def ensure_conversation(db: Database, conversation_id: str, *, model: str,
         return start_conversation(db, model=model, conversation_id=conversation_id,
                                   org_id=org_id, user_id=user_id)
     except IntegrityError:
-        pass  # created meanwhile by a concurrent request, or owned by someone else
+        pass  # created meanwhile by a concurrent request of the same owner
     with db.session() as session:
         row = _find(session, conversation_id, org_id, user_id)
         if row is None:
             raise _not_found(conversation_id)
         return _view(row)
+
+
+@dataclass(frozen=True)
+class StartedTurn:
+    """A turn's stored messages, and the position kept for its answer (``finish_turn``)."""
+
+    message_ids: tuple[int, ...]
+    answer_position: int
+
+
+def _message_row(conversation_id: str, org_id: str, user_id: str, position: int,
+                 message: dict[str, Any], now: datetime) -> Message:
+    return Message(
+        conversation_id=conversation_id, org_id=org_id, user_id=user_id, position=position,
+        role=message["role"], content=_text(message.get("content")),
+        tool_calls=message.get("tool_calls"), tool_call_id=message.get("tool_call_id"),
+        name=message.get("name"), created_at=now,
+    )
+
+
+def _append(db: Database, conversation_id: str, messages: list[dict[str, Any]], org_id: str,
+            user_id: str, *, keep: int) -> tuple[list[int], int]:
+    """Store messages at the conversation's next positions and keep ``keep`` more after them;
+    returns their ids and the position after them."""
+    now = utcnow()
+    taken = len(messages) + keep
+    touch: dict[str, Any] = {"updated_at": now,
+                             "next_position": Conversation.next_position + taken}
+    if (title := _title(messages)) is not None:
+        touch["title"] = func.coalesce(Conversation.title, title)  # keep an existing title
+    with db.session() as session:
+        # One UPDATE takes the positions: it locks the row (PostgreSQL) or the database
+        # (SQLite), so concurrent appends to one conversation get positions one after another.
+        end = session.execute(
+            _owned(update(Conversation), Conversation, org_id, user_id)
+            .where(Conversation.id == conversation_id)
+            .values(touch)
+            .returning(Conversation.next_position)
+        ).scalar()
+        if end is None:
+            raise _not_found(conversation_id)
+        start = end - taken
+        rows = [_message_row(conversation_id, org_id, user_id, start + offset, message, now)
+                for offset, message in enumerate(messages)]
+        session.add_all(rows)
+        session.flush()
+        return [row.id for row in rows], start + len(messages)
 
 
 def append_messages(db: Database, conversation_id: str, messages: list[dict[str, Any]], *,
@@ -168,39 +214,41 @@ def append_messages(db: Database, conversation_id: str, messages: list[dict[str,
     The first user message names an untitled conversation. Raises ``NotFound`` when the
     conversation is missing or belongs to someone else.
     """
+    return _append(db, conversation_id, messages, org_id, user_id, keep=0)[0]
+
+
+def start_turn(db: Database, conversation_id: str, messages: list[dict[str, Any]], *,
+               org_id: str = LOCAL, user_id: str = LOCAL) -> StartedTurn:
+    """Store a turn's messages as ``append_messages`` does, and keep the next position for
+    its answer.
+
+    However many turns of the conversation overlap, the answer then reads back right after
+    the messages it answers, as clients show a conversation and resend it as history. An
+    answer never written (the client left, the engine failed) leaves its position empty,
+    which reads skip.
+    """
+    ids, answer_position = _append(db, conversation_id, messages, org_id, user_id, keep=1)
+    return StartedTurn(tuple(ids), answer_position)
+
+
+def finish_turn(db: Database, conversation_id: str, turn: StartedTurn,
+                answer: dict[str, Any], *, org_id: str = LOCAL, user_id: str = LOCAL) -> int:
+    """Store a turn's answer at the position kept for it; returns the answer's id."""
     now = utcnow()
-    touch: dict[str, Any] = {"updated_at": now}
-    if (title := _title(messages)) is not None:
-        touch["title"] = func.coalesce(Conversation.title, title)  # keep an existing title
     with db.session() as session:
-        # Write first: the UPDATE locks the row (PostgreSQL) or the database (SQLite), so
-        # concurrent appends to one conversation number their positions one after another.
         found = session.execute(
             _owned(update(Conversation), Conversation, org_id, user_id)
             .where(Conversation.id == conversation_id)
-            .values(touch)
+            .values(updated_at=now)
             .returning(Conversation.id)
         ).first()
         if found is None:
             raise _not_found(conversation_id)
-        last = session.scalar(
-            _owned(select(func.max(Message.position)), Message, org_id, user_id)
-            .where(Message.conversation_id == conversation_id)
-        )
-        start = 0 if last is None else last + 1
-        rows = [
-            Message(
-                conversation_id=conversation_id, org_id=org_id, user_id=user_id,
-                position=start + offset, role=message["role"],
-                content=_text(message.get("content")), tool_calls=message.get("tool_calls"),
-                tool_call_id=message.get("tool_call_id"), name=message.get("name"),
-                created_at=now,
-            )
-            for offset, message in enumerate(messages)
-        ]
-        session.add_all(rows)
+        row = _message_row(conversation_id, org_id, user_id, turn.answer_position, answer, now)
+        session.add(row)
         session.flush()
-        return [row.id for row in rows]
+        return row.id
+
 
 def stored_message_count(db: Database, conversation_id: str, *, org_id: str = LOCAL,
                          user_id: str = LOCAL) -> int:
@@ -251,14 +299,15 @@ def latest_conversation(db: Database, *, org_id: str = LOCAL,
 
 def delete_idle_before(db: Database, org_id: str, cutoff: datetime) -> int:
     """Retention: delete an org's conversations not updated since ``cutoff``, with their
-    messages; returns how many conversations went."""
+    messages; returns how many conversations went.
+
+    One statement: the foreign key's cascade takes each conversation's messages by owner and
+    id, so no other owner's conversation of the same id loses any.
+    """
     with db.session() as session:
-        ids = list(session.scalars(select(Conversation.id).where(
-            Conversation.org_id == org_id, Conversation.updated_at < cutoff)))
-        if ids:
-            session.execute(delete(Message).where(Message.conversation_id.in_(ids)))
-            session.execute(delete(Conversation).where(Conversation.id.in_(ids)))
-        return len(ids)
+        gone = session.execute(delete(Conversation).where(
+            Conversation.org_id == org_id, Conversation.updated_at < cutoff))
+        return gone.rowcount or 0
 
 
 def message_positions(db: Database, message_ids: list[int], *, org_id: str,

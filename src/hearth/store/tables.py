@@ -20,10 +20,12 @@ from sqlalchemy import (
     Dialect,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Text,
     TypeDecorator,
@@ -77,26 +79,37 @@ class Base(DeclarativeBase):
 
 
 class Conversation(Base):
-    __tablename__ = "conversations"
-    __table_args__ = (Index(None, "org_id", "user_id", "updated_at"),)
+    """A conversation is its owner's: the id a client chose names it only within that owner,
+    so two users' "chat" are two conversations and no one can learn or take another's ids."""
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    __tablename__ = "conversations"
+    __table_args__ = (PrimaryKeyConstraint("org_id", "user_id", "id"),
+                      Index(None, "org_id", "user_id", "updated_at"))
+
+    id: Mapped[str] = mapped_column(String(64))
     org_id: Mapped[str] = mapped_column(String(64), default="local", server_default="local")
     user_id: Mapped[str] = mapped_column(String(64), default="local", server_default="local")
     title: Mapped[str | None] = mapped_column(Text)
     model: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Positions are handed out here, not read off the stored messages: a turn takes its
+    # answer's position with its message's, before the answer exists.
+    next_position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Message(Base):
     __tablename__ = "messages"
-    __table_args__ = (UniqueConstraint("conversation_id", "position"),)
+    __table_args__ = (
+        UniqueConstraint("org_id", "user_id", "conversation_id", "position"),
+        ForeignKeyConstraint(
+            ["org_id", "user_id", "conversation_id"],
+            ["conversations.org_id", "conversations.user_id", "conversations.id"],
+            ondelete="CASCADE"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    conversation_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("conversations.id", ondelete="CASCADE")
-    )
+    conversation_id: Mapped[str] = mapped_column(String(64))
     org_id: Mapped[str] = mapped_column(String(64), default="local", server_default="local")
     user_id: Mapped[str] = mapped_column(String(64), default="local", server_default="local")
     position: Mapped[int] = mapped_column(Integer)

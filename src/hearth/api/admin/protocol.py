@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from hearth.governance.plans import PlanLimits
+from hearth.governance.roles import SCOPES, Role
+from hearth.store.bounds import RetentionDays
 from hearth.store.tables import ApiKey, AuditEntry, Org, Plan, User
 
 
@@ -34,14 +36,14 @@ class EditOrg(BaseModel):
     """Only the fields sent change; a retention of null keeps data for ever."""
 
     plan: str | None = None
-    conversation_retention_days: int | None = None
-    memory_retention_days: int | None = None
+    conversation_retention_days: RetentionDays | None = None
+    memory_retention_days: RetentionDays | None = None
 
 
 class UserObject(BaseModel):
     org_id: str
     user_id: str
-    role: str
+    role: Role
     plan: str | None
     created_at: datetime
 
@@ -53,12 +55,12 @@ class UserObject(BaseModel):
 
 class CreateUser(BaseModel):
     user_id: str = Field(min_length=1, max_length=64)
-    role: str = "member"
+    role: Role = Role.MEMBER
     plan: str | None = None
 
 
 class EditUser(BaseModel):
-    role: str
+    role: Role
 
 
 class KeyObject(BaseModel):
@@ -83,10 +85,16 @@ class CreatedKey(KeyObject):
     secret: str = Field(description="The key itself: shown this once, never again.")
 
 
+# Checked by ``hearth.governance.roles.parse_scopes``; named here for the OpenAPI document.
+Scope = Annotated[str, WithJsonSchema({"type": "string", "enum": list(SCOPES)})]
+
+
 class CreateKey(BaseModel):
     user_id: str
-    scopes: list[str] | None = None
-    expires_at: datetime | None = None
+    scopes: list[Scope] | None = Field(
+        default=None, description="Within what the user's role allows; none: all of that.")
+    expires_at: datetime | None = Field(
+        default=None, description="Must be in the future; a time without an offset is UTC.")
     name: str | None = Field(default=None, max_length=128)
 
 

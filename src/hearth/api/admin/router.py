@@ -29,6 +29,8 @@ from hearth.api.admin.protocol import (
     UserObject,
 )
 from hearth.api.auth import admin_key
+from hearth.api.json_body import JSONBodyRoute
+from hearth.api.openapi import errors
 from hearth.errors import Forbidden, NotFound
 from hearth.governance import audit, retention, tenancy, usage
 from hearth.governance.gate import Pass
@@ -36,7 +38,7 @@ from hearth.governance.principal import Principal
 from hearth.governance.roles import Role
 from hearth.store.db import Database
 
-router = APIRouter(prefix="/admin/v1")
+router = APIRouter(prefix="/admin/v1", route_class=JSONBodyRoute)
 
 
 async def admin(admitted: Annotated[Pass, Depends(admin_key)]) -> Principal:
@@ -77,7 +79,7 @@ async def list_orgs(principal: Admin, db: DB) -> list[OrgObject]:
     return [OrgObject.of(o) for o in orgs]
 
 
-@router.post("/orgs", response_model=OrgObject, status_code=201)
+@router.post("/orgs", response_model=OrgObject, status_code=201, responses=errors(404, 409))
 async def create_org(body: CreateOrg, principal: Admin, db: DB) -> OrgObject:
     _operator_only(principal, "create organisations")
     org = await run_in_threadpool(tenancy.create_org, db, principal.actor, body.id,
@@ -85,13 +87,13 @@ async def create_org(body: CreateOrg, principal: Admin, db: DB) -> OrgObject:
     return OrgObject.of(org)
 
 
-@router.get("/orgs/{org_id}", response_model=OrgObject)
+@router.get("/orgs/{org_id}", response_model=OrgObject, responses=errors(404))
 async def get_org(org_id: str, principal: Admin, db: DB) -> OrgObject:
     org = await run_in_threadpool(tenancy.get_org, db, _reachable(principal, org_id))
     return OrgObject.of(org)
 
 
-@router.patch("/orgs/{org_id}", response_model=OrgObject)
+@router.patch("/orgs/{org_id}", response_model=OrgObject, responses=errors(404))
 async def edit_org(org_id: str, body: EditOrg, principal: Admin, db: DB) -> OrgObject:
     changes = body.model_dump(exclude_unset=True)
     if "plan" in changes:
@@ -104,7 +106,7 @@ async def edit_org(org_id: str, body: EditOrg, principal: Admin, db: DB) -> OrgO
 # --- users ------------------------------------------------------------------------------
 
 
-@router.get("/orgs/{org_id}/users", response_model=list[UserObject])
+@router.get("/orgs/{org_id}/users", response_model=list[UserObject], responses=errors(404))
 async def list_users(org_id: str, principal: Admin, db: DB) -> list[UserObject]:
     users = await run_in_threadpool(tenancy.list_users, db, _reachable(principal, org_id))
     return [UserObject.of(u) for u in users]
@@ -115,7 +117,8 @@ def _may_grant(principal: Principal, role: str) -> None:
         raise Forbidden("Only an owner may make or unmake an owner.")
 
 
-@router.post("/orgs/{org_id}/users", response_model=UserObject, status_code=201)
+@router.post("/orgs/{org_id}/users", response_model=UserObject, status_code=201,
+             responses=errors(404, 409))
 async def create_user(org_id: str, body: CreateUser, principal: Admin, db: DB) -> UserObject:
     _may_grant(principal, body.role)
     if body.plan is not None:
@@ -126,7 +129,8 @@ async def create_user(org_id: str, body: CreateUser, principal: Admin, db: DB) -
     return UserObject.of(user)
 
 
-@router.patch("/orgs/{org_id}/users/{user_id}", response_model=UserObject)
+@router.patch("/orgs/{org_id}/users/{user_id}", response_model=UserObject,
+              responses=errors(404))
 async def edit_user(org_id: str, user_id: str, body: EditUser, principal: Admin,
                     db: DB) -> UserObject:
     user = await run_in_threadpool(
@@ -138,13 +142,14 @@ async def edit_user(org_id: str, user_id: str, body: EditUser, principal: Admin,
 # --- keys -------------------------------------------------------------------------------
 
 
-@router.get("/orgs/{org_id}/keys", response_model=list[KeyObject])
+@router.get("/orgs/{org_id}/keys", response_model=list[KeyObject], responses=errors(404))
 async def list_keys(org_id: str, principal: Admin, db: DB) -> list[KeyObject]:
     keys = await run_in_threadpool(tenancy.list_keys, db, _reachable(principal, org_id))
     return [KeyObject.of(k) for k in keys]
 
 
-@router.post("/orgs/{org_id}/keys", response_model=CreatedKey, status_code=201)
+@router.post("/orgs/{org_id}/keys", response_model=CreatedKey, status_code=201,
+             responses=errors(404, 409))
 async def create_key(org_id: str, body: CreateKey, principal: Admin, db: DB) -> CreatedKey:
     made = await run_in_threadpool(
         tenancy.create_key, db, principal.actor, _reachable(principal, org_id), body.user_id,
@@ -152,7 +157,7 @@ async def create_key(org_id: str, body: CreateKey, principal: Admin, db: DB) -> 
     return CreatedKey(**KeyObject.of(made.key).model_dump(), secret=made.secret)
 
 
-@router.delete("/keys/{key_id}", response_model=KeyObject)
+@router.delete("/keys/{key_id}", response_model=KeyObject, responses=errors(404))
 async def revoke_key(key_id: str, principal: Admin, db: DB) -> KeyObject:
     """Revoked keys stop working on their next request, in every server worker."""
     scope = None if principal.is_platform_admin else principal.org_id
@@ -180,7 +185,10 @@ async def set_plan(name: str, body: SetPlan, principal: Admin, db: DB) -> PlanOb
 # --- usage, audit, retention ------------------------------------------------------------
 
 
-@router.get("/usage")
+@router.get("/usage", responses={
+    **errors(404),
+    200: {"description": "The rows as JSON, or as CSV with format=csv.",
+          "content": {"text/csv": {"schema": {"type": "string"}}}}})
 async def usage_report(
     principal: Admin, db: DB,
     group_by: usage.GroupBy = "user",

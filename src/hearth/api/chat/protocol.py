@@ -1,24 +1,42 @@
-"""Request and response schemas of ``POST /v1/chat/completions`` (OpenAI's shape)."""
+"""Request and response schemas of ``POST /v1/chat/completions`` (OpenAI's shape).
+
+Types are strict (``STRICT``): ``"stream": "yes"`` or ``"max_tokens": "10"`` are refused, not
+read as ``true`` and ``10``, so a client's mistake is a 400 rather than a guess.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from hearth.api.json_schema import JsonSchema
+from hearth.engines.base import FinishReason
+
+STRICT = ConfigDict(strict=True)
 
 
 class ContentPart(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     type: str
     text: str | None = None
 
 
 class FunctionCall(BaseModel):
+    model_config = STRICT
     name: str
     arguments: str
 
 
 class ToolCallIn(BaseModel):
+    model_config = STRICT
     id: str
     type: Literal["function"] = "function"
     function: FunctionCall
@@ -29,7 +47,7 @@ ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
 
 
 class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[ContentPart] | None = None
     name: str | None = None
@@ -66,25 +84,29 @@ class ChatMessage(BaseModel):
 
 
 class FunctionDef(BaseModel):
+    model_config = STRICT
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
     description: str | None = None
-    parameters: dict[str, Any] | None = None
+    parameters: JsonSchema | None = None
     strict: bool | None = None
 
 
 class ToolDef(BaseModel):
+    model_config = STRICT
     type: Literal["function"]
     function: FunctionDef
 
 
 class JsonSchemaFormat(BaseModel):
+    model_config = STRICT
     name: str = "response"
-    schema_: dict[str, Any] = Field(alias="schema")
+    schema_: JsonSchema = Field(alias="schema")
     strict: bool | None = None
     description: str | None = None
 
 
 class ResponseFormat(BaseModel):
+    model_config = STRICT
     type: Literal["text", "json_object", "json_schema"]
     json_schema: JsonSchemaFormat | None = None
 
@@ -96,13 +118,27 @@ class ResponseFormat(BaseModel):
 
 
 class StreamOptions(BaseModel):
+    model_config = STRICT
     include_usage: bool = False
+
+
+class FunctionName(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    name: str
+
+
+class NamedToolChoice(BaseModel):
+    """``{"type": "function", "function": {"name": …}}``: the model must call this tool."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    type: Literal["function"]
+    function: FunctionName
 
 
 class ChatCompletionRequest(BaseModel):
     """Fields OpenAI defines that hearth cannot honour are refused, not silently ignored."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
     model: str = Field(min_length=1)
     messages: list[ChatMessage] = Field(min_length=1)
     max_tokens: int | None = Field(default=None, ge=1)
@@ -116,7 +152,7 @@ class ChatCompletionRequest(BaseModel):
     n: int = Field(default=1, ge=1, le=1)
     response_format: ResponseFormat | None = None
     tools: list[ToolDef] | None = Field(default=None, max_length=128)
-    tool_choice: Literal["none", "auto", "required"] | dict[str, Any] | None = None
+    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     user: str | None = Field(default=None, max_length=64)
     metadata: dict[str, str] | None = None
     reasoning_effort: ReasoningEffort | None = None
@@ -130,6 +166,17 @@ class ChatCompletionRequest(BaseModel):
         if any(not s for s in stops):
             raise ValueError("stop sequences must not be empty")
         return stops
+
+    @field_validator("tool_choice")
+    @classmethod
+    def _tool_choice_names_a_tool(cls, choice: Any, info: ValidationInfo) -> Any:
+        names = [tool.function.name for tool in info.data.get("tools") or []]
+        if choice == "required" and not names:
+            raise ValueError("tool_choice 'required' needs tools to choose from")
+        if isinstance(choice, NamedToolChoice) and choice.function.name not in names:
+            raise ValueError(f"tool_choice names function {choice.function.name!r}, which is "
+                             "not in tools")
+        return choice
 
     @property
     def token_limit(self) -> int | None:
@@ -145,3 +192,30 @@ class Usage(BaseModel):
     completion_tokens: int
     total_tokens: int
     prompt_tokens_details: PromptTokensDetails = PromptTokensDetails()
+
+
+class AnswerMessage(BaseModel):
+    role: Literal["assistant"]
+    content: str | None
+    tool_calls: list[ToolCallIn] | None = None
+    reasoning: str | None = None  # the model's thinking, where it gives one
+    reasoning_content: str | None = None  # the same, under the older name
+
+
+class Choice(BaseModel):
+    index: int
+    message: AnswerMessage
+    finish_reason: FinishReason
+    logprobs: None
+
+
+class ChatCompletion(BaseModel):
+    """The answer when ``stream`` is false; what the OpenAPI document promises (the route
+    builds it as a dict, see ``hearth.api.chat.serving``)."""
+
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    choices: list[Choice]
+    usage: Usage

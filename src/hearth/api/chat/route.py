@@ -10,13 +10,15 @@ wraps it in the body-limit and metrics middlewares, so those apply to it as to e
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import ValidationError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from hearth.api.auth import bearer
-from hearth.api.chat.protocol import ChatCompletionRequest
+from hearth.api.chat.protocol import ChatCompletion, ChatCompletionRequest
 from hearth.api.chat.serving import ChatServing
 from hearth.api.errors import (
     error_body,
@@ -24,6 +26,8 @@ from hearth.api.errors import (
     unexpected_error_response,
     validation_error_response,
 )
+from hearth.api.json_body import require_json
+from hearth.api.openapi import served_ahead_operation
 from hearth.errors import HearthError
 from hearth.governance.gate_writer import GateWriter
 
@@ -50,6 +54,17 @@ class ChatCompletionsRoute:
         self.chat = chat
         self.gate = gate
 
+    def openapi(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """This route's path item for the OpenAPI document, and the schemas it refers to."""
+        operation, schemas = served_ahead_operation(
+            summary="Create Chat Completion", request=ChatCompletionRequest,
+            response=ChatCompletion,
+            description="A chat.completion object; with stream, server-sent events: "
+                        "chat.completion.chunk objects, then `data: [DONE]`.",
+            other_content={"text/event-stream": {"schema": {"type": "string"}}},
+            statuses={404, 502, 503})
+        return {self.path: {"post": operation}}, schemas
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["route"] = self
         if scope["method"] != "POST":
@@ -69,7 +84,9 @@ class ChatCompletionsRoute:
         try:
             admitted = await self.gate.admit(bearer(request), scope="chat", generates=True)
             try:
-                body = ChatCompletionRequest.model_validate_json(await _body(request.receive))
+                raw = await _body(request.receive)
+                require_json(request.headers, raw)
+                body = ChatCompletionRequest.model_validate_json(raw)
             except BaseException:  # never run: its stream lease goes back at once
                 await self.gate.release(admitted)
                 raise

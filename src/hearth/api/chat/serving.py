@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 from starlette.responses import Response
 
 from hearth.api.chat.protocol import ChatCompletionRequest
@@ -37,7 +38,8 @@ def to_engine_request(body: ChatCompletionRequest, priority: int = 0) -> ChatReq
         stop=list(body.stop or []),
         response_format=fmt.model_dump(by_alias=True) if fmt and fmt.type != "text" else None,
         tools=[t.model_dump(exclude_none=True) for t in body.tools] if body.tools else None,
-        tool_choice=body.tool_choice,
+        tool_choice=(body.tool_choice.model_dump() if isinstance(body.tool_choice, BaseModel)
+                     else body.tool_choice),
         priority=priority,
         stream=body.stream,
         reasoning_effort=body.reasoning_effort,

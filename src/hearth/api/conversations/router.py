@@ -17,11 +17,13 @@ from hearth.api.conversations.protocol import (
     ConversationObject,
     ConversationSummary,
 )
+from hearth.api.json_body import JSONBodyRoute
+from hearth.api.openapi import errors
 from hearth.store import conversations
 from hearth.store.db import Database
 from hearth.store.owner import Owner
 
-router = APIRouter()
+router = APIRouter(route_class=JSONBodyRoute)
 
 def database(request: Request) -> Database:
     db: Database = request.app.state.db
@@ -41,7 +43,8 @@ async def list_conversations(
     return ConversationList(data=[ConversationSummary.from_view(view) for view in views])
 
 
-@router.get("/v1/conversations/{conversation_id}", response_model=ConversationObject)
+@router.get("/v1/conversations/{conversation_id}", response_model=ConversationObject,
+            responses=errors(404))
 async def get_conversation(
     conversation_id: str,
     db: Annotated[Database, Depends(database)],

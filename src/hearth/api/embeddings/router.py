@@ -8,11 +8,13 @@ from fastapi import APIRouter, Depends, Request
 
 from hearth.api.auth import chat_key
 from hearth.api.embeddings.protocol import EmbeddingRequest
+from hearth.api.json_body import JSONBodyRoute
 from hearth.api.metering import RequestMeter
+from hearth.api.openapi import errors
 from hearth.errors import InvalidRequest, ModelNotFound
 from hearth.governance.gate import Pass
 
-router = APIRouter()
+router = APIRouter(route_class=JSONBodyRoute)
 
 
 def _encode(vector: list[float], encoding: str) -> list[float] | str:
@@ -22,7 +24,7 @@ def _encode(vector: list[float], encoding: str) -> list[float] | str:
     return vector
 
 
-@router.post("/v1/embeddings")
+@router.post("/v1/embeddings", responses=errors(404, 502, 503))
 async def create_embeddings(body: EmbeddingRequest, request: Request,
                             admitted: Annotated[Pass, Depends(chat_key)]) -> dict:
     engine = request.app.state.engine

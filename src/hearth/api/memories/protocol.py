@@ -9,9 +9,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from hearth.memory.recall import RecalledMemory
+from hearth.store.bounds import RowId
 from hearth.store.memories import KINDS, MemoryRecord, SourceRef
 from hearth.store.memory_export import PortableMemory
 
@@ -30,7 +38,8 @@ def _utc(when: datetime) -> datetime:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
-Kind = Annotated[str, AfterValidator(_known_kind)]
+Kind = Annotated[str, AfterValidator(_known_kind),
+                 WithJsonSchema({"type": "string", "enum": list(KINDS)})]
 When = Annotated[datetime, AfterValidator(_utc)]
 MemoryText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                               max_length=MAX_TEXT_CHARS)]
@@ -41,7 +50,7 @@ class SourceObject(BaseModel):
     """Where a memory came from: a stored message, an outside reference, or both."""
 
     object: Literal["memory.source"] = "memory.source"
-    message_id: int | None = None
+    message_id: RowId | None = None
     conversation_id: str | None = Field(None, max_length=64)
     ref: str | None = Field(None, max_length=128)
     excerpt: str | None = None

@@ -14,6 +14,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from hearth.api.auth import memory_reader, memory_writer, reading_owner, writing_owner
+from hearth.api.json_body import JSONBodyRoute
+from hearth.api.openapi import errors
 from hearth.api.memories.protocol import (
     CreateMemory,
     DeletedMemories,
@@ -34,9 +36,11 @@ from hearth.governance.gate import Pass
 from hearth.memory.service import MemoryService
 from hearth.store import memories as store
 from hearth.store import memory_export
+from hearth.store.bounds import Count, RowId
 from hearth.store.memories import Owner, SourceRef
 
-router = APIRouter()
+# 404 on every route: a memory that is not the caller's, or memory turned off on the server.
+router = APIRouter(route_class=JSONBodyRoute, responses=errors(404))
 
 # Provenance of a memory a user created through this API rather than in a chat.
 STATED_THROUGH_API = SourceRef(ref="api")
@@ -69,7 +73,7 @@ Writer = Annotated[Owner, Depends(writing_owner)]
 async def list_memories(
     service: Service, owner: Reader,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Count, Query()] = 0,
     kind: Annotated[Kind | None, Query()] = None,
     include_superseded: bool = False,
 ) -> MemoryList:
@@ -134,13 +138,13 @@ async def forget_everything(service: Service, owner: Writer,
 
 
 @router.get("/v1/memories/{memory_id}", response_model=MemoryObject)
-async def get_memory(memory_id: int, service: Service, owner: Reader) -> MemoryObject:
+async def get_memory(memory_id: RowId, service: Service, owner: Reader) -> MemoryObject:
     record = await run_in_threadpool(store.get_memory, service.db, owner, memory_id)
     return MemoryObject.from_record(record)
 
 
 @router.get("/v1/memories/{memory_id}/sources", response_model=SourceList)
-async def memory_sources(memory_id: int, service: Service, owner: Reader) -> SourceList:
+async def memory_sources(memory_id: RowId, service: Service, owner: Reader) -> SourceList:
     """Why hearth knows this: the messages (or references) the memory was drawn from."""
     record = await run_in_threadpool(store.get_memory, service.db, owner, memory_id)
     return SourceList(memory_id=record.id,
@@ -148,7 +152,7 @@ async def memory_sources(memory_id: int, service: Service, owner: Reader) -> Sou
 
 
 @router.patch("/v1/memories/{memory_id}", response_model=MemoryObject)
-async def edit_memory(memory_id: int, body: EditMemory, service: Service,
+async def edit_memory(memory_id: RowId, body: EditMemory, service: Service,
                       owner: Writer) -> MemoryObject:
     record = await run_in_threadpool(service.edit, owner, memory_id,
                                      **body.model_dump(exclude_none=True))
@@ -156,20 +160,20 @@ async def edit_memory(memory_id: int, body: EditMemory, service: Service,
 
 
 @router.post("/v1/memories/{memory_id}/pin", response_model=MemoryObject)
-async def pin_memory(memory_id: int, service: Service, owner: Writer) -> MemoryObject:
+async def pin_memory(memory_id: RowId, service: Service, owner: Writer) -> MemoryObject:
     """Pinned memories come first in what the assistant is told about the user."""
     record = await run_in_threadpool(service.edit, owner, memory_id, pinned=True)
     return MemoryObject.from_record(record)
 
 
 @router.post("/v1/memories/{memory_id}/unpin", response_model=MemoryObject)
-async def unpin_memory(memory_id: int, service: Service, owner: Writer) -> MemoryObject:
+async def unpin_memory(memory_id: RowId, service: Service, owner: Writer) -> MemoryObject:
     record = await run_in_threadpool(service.edit, owner, memory_id, pinned=False)
     return MemoryObject.from_record(record)
 
 
 @router.delete("/v1/memories/{memory_id}", status_code=204)
-async def forget_memory(memory_id: int, service: Service, owner: Writer,
+async def forget_memory(memory_id: RowId, service: Service, owner: Writer,
                         admitted: Annotated[Pass, Depends(memory_writer)]) -> Response:
     """Hard delete: the row, its provenance and its full-text and vector index entries."""
     await run_in_threadpool(store.delete_memory, service.db, owner, memory_id)

@@ -3,9 +3,11 @@
 from fastapi import APIRouter, Depends, Request
 
 from hearth.api.auth import any_key
+from hearth.api.json_body import JSONBodyRoute
+from hearth.api.openapi import errors
 from hearth.errors import ModelNotFound
 
-router = APIRouter()
+router = APIRouter(route_class=JSONBodyRoute)
 
 
 def _card(request: Request) -> dict:
@@ -18,7 +20,8 @@ async def list_models(request: Request) -> dict:
     return {"object": "list", "data": [_card(request)]}
 
 
-@router.get("/v1/models/{model_id:path}", dependencies=[Depends(any_key)])
+@router.get("/v1/models/{model_id:path}", dependencies=[Depends(any_key)],
+            responses=errors(404))
 async def get_model(model_id: str, request: Request) -> dict:
     card = _card(request)
     if model_id != card["id"]:
