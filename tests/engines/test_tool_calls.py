@@ -2,7 +2,9 @@ import json
 
 import pytest
 
-from hearth.engines.tool_calls import forced_call_schema, forced_function_names, parse_tool_calls
+from hearth.engines.tool_calls import (
+    CallHoldBack, forced_call_schema, forced_function_names, parse_tool_calls,
+)
 from hearth.errors import InvalidRequest
 
 TOOLS = [
@@ -51,3 +53,35 @@ def test_forced_schema_pins_the_name_and_uses_the_parameters() -> None:
     assert schema["properties"]["name"] == {"const": "get_weather"}
     assert schema["properties"]["arguments"]["required"] == ["city"]
     assert len(forced_call_schema(TOOLS, ["get_weather", "add"])["anyOf"]) == 2
+
+
+def stream_through(pieces: list[str]) -> tuple[list[str], str]:
+    hold = CallHoldBack()
+    return [out for piece in pieces if (out := hold.feed(piece))], hold.flush()
+
+
+def test_plain_text_of_an_answer_that_may_call_tools_streams_as_it_comes() -> None:
+    streamed, held = stream_through(["Let me ", "look at ", "the files."])
+    assert streamed == ["Let me ", "look at ", "the files."]
+    assert held == ""
+
+
+def test_text_that_may_begin_a_call_mark_waits_until_it_cannot() -> None:
+    hold = CallHoldBack()
+    assert hold.feed("Checking <tool") == "Checking "
+    assert hold.feed("box now") == "<toolbox now"
+
+
+def test_a_tagged_call_is_held_back_after_the_text_before_it() -> None:
+    call = '<tool_call>{"name": "add", "arguments": {"a": 1}}</tool_call>'
+    streamed, held = stream_through(["I will add them.\n", call[:15], call[15:]])
+    assert "".join(streamed) == "I will add them.\n"
+    text, calls = parse_tool_calls(held, TOOLS)
+    assert text == "" and [c.name for c in calls] == ["add"]
+
+
+@pytest.mark.parametrize("opening", ['  {"name": "add"', '```json\n{"name": "add"'])
+def test_an_answer_opening_like_a_bare_or_fenced_json_call_is_held_whole(opening: str) -> None:
+    streamed, held = stream_through([opening, ', "arguments": {}}'])
+    assert streamed == []
+    assert held == opening + ', "arguments": {}}'

@@ -32,7 +32,9 @@ from hearth.engines.harmony import HarmonyStream, render_prompt
 from hearth.engines.harmony_vocab import harmony_encoding
 from hearth.engines.model_files import resolve_model_path
 from hearth.engines.stops import StopMatcher
-from hearth.engines.tool_calls import forced_call_schema, forced_function_names, parse_tool_calls
+from hearth.engines.tool_calls import (
+    CallHoldBack, forced_call_schema, forced_function_names, parse_tool_calls,
+)
 from hearth.errors import HearthError, InvalidRequest, ModelFileError
 
 llama_cpp._logger.set_verbose(False)
@@ -203,33 +205,27 @@ class LlamaCppEngine:
     async def _generate(self, request: ChatRequest, prompt: list[int], budget: int,
                         grammar: str | None, tools: list[dict] | None) -> AsyncIterator[Delta]:
         seq, events = self._start(request, prompt, budget, grammar)
-        # Tool calls are only known once the output is complete, so with tools on offer
-        # the answer is held back and sent whole.
-        hold = tools is not None
         stops = StopMatcher(request.stop if grammar is None else [])
-        held: list[str] = []
+        # With tools on offer, what may be a call is held back until the answer is complete.
+        calls = CallHoldBack() if tools is not None else None
         try:
             while True:
                 event = await events.get()
                 finish, count = event.finish, event.count
-                if finish is None:
-                    visible = stops.feed(event.text)
-                    if stops.stopped:
-                        seq.cancelled = True
-                        held.append(visible)
-                        finish = "stop"
-                    elif hold:
-                        held.append(visible)
-                        continue
-                    else:
-                        if visible:
-                            yield Delta(content=visible)
-                        continue
-                elif finish.startswith("error"):
+                if finish is not None and finish.startswith("error"):
                     raise HearthError(f"Generation failed: {finish[7:]}")
-                else:
-                    held.append(stops.flush())
-                yield self._last_delta("".join(held), finish, tools, len(prompt), count,
+                visible = stops.feed(event.text) if finish is None else stops.flush()
+                if stops.stopped:
+                    seq.cancelled = True
+                    finish = "stop"
+                if calls is not None:
+                    visible = calls.feed(visible)
+                if finish is None:
+                    if visible:
+                        yield Delta(content=visible)
+                    continue
+                rest = visible + (calls.flush() if calls is not None else "")
+                yield self._last_delta(rest, finish, tools, len(prompt), count,
                                        seq.cached_tokens)
                 return
         finally:

@@ -16,6 +16,7 @@ from typing import Any
 from hearth.engines.base import ToolCall
 from hearth.errors import InvalidRequest
 
+_CALL_MARK = "<tool_call>"
 _TAGGED = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", re.DOTALL)
 _FENCED = re.compile(r"^\s*```(?:json)?\s*(\{.*\})\s*```\s*$", re.DOTALL)
 
@@ -93,3 +94,47 @@ def forced_call_schema(tools: list[dict[str, Any]], names: list[str]) -> dict[st
                 }
             )
     return options[0] if len(options) == 1 else {"anyOf": options}
+
+
+class CallHoldBack:
+    """Streams the plain text of an answer that may call tools, holding back what may be a call.
+
+    A call is known only once it is complete, but the text before it need not wait: agents show
+    it as it comes. Text is held from where a ``<tool_call>`` mark begins (or may be beginning,
+    at the end of what came so far), and the whole answer is held when it opens like a bare or
+    fenced JSON call. What is held goes to ``parse_tool_calls`` at the end.
+    """
+
+    def __init__(self) -> None:
+        self._held = ""
+        self._holding = False
+        self._streamed = False
+
+    def feed(self, text: str) -> str:
+        """Add generated text; return the part that is plain text for certain."""
+        self._held += text
+        if self._holding:
+            return ""
+        if not self._streamed:
+            opening = self._held.lstrip()
+            if not opening:
+                return ""
+            if opening.startswith(("{", "`")):
+                self._holding = True
+                return ""
+        at = self._held.find(_CALL_MARK)
+        if at != -1:
+            self._holding = True
+            out, self._held = self._held[:at], self._held[at:]
+        else:
+            keep = next((n for n in range(min(len(_CALL_MARK) - 1, len(self._held)), 0, -1)
+                         if self._held.endswith(_CALL_MARK[:n])), 0)
+            out, self._held = self._held[:len(self._held) - keep], self._held[len(self._held) - keep:]
+        self._streamed = self._streamed or bool(out)
+        return out
+
+    def flush(self) -> str:
+        """What is held at the end of generation."""
+        out, self._held = self._held, ""
+        return out
+
