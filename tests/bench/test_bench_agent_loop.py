@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
 from hearth.bench.agent_loop import (
-    RESPONSES_GOAL, SECOND_TURN_GOAL, Loop, Turn, agent_loop_goals, instructions,
+    RESPONSES_GOAL, SECOND_TURN_GOAL, TURNS, Loop, Turn, agent_loop_goals, instructions,
+    run_agent_loops,
 )
+from hearth.bench.engine import BenchConfig
+from hearth.cli.main import app
 
 
 def loop(name: str, ttfts: list[float], tokens: int = 16, wall_s: float = 10.0) -> Loop:
@@ -44,3 +53,38 @@ def test_a_loop_that_was_not_measured_decides_nothing() -> None:
                                                    loop("chat_no_cache", [10.0, 10.0]))
     assert second_turn.met is True
     assert responses.measured is None and responses.met is None
+
+
+def test_the_three_loops_run_against_hearth_serve_and_report_every_turn(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the fake engine the timings mean nothing; the turns, the growing prompts and the
+    report's shape are what is checked."""
+    monkeypatch.setenv("HEARTH_HOME", str(tmp_path / "home"))
+    model = tmp_path / "fake.gguf"
+    model.write_bytes(b"GGUF" + bytes(60))
+    config = BenchConfig(model_path=model, threads=1, hearth_engine="fake")
+    report = run_agent_loops(config)
+    assert set(report["loops"]) == {"chat", "responses", "chat_no_cache"}
+    for loop in report["loops"].values():
+        assert loop["error"] is None
+        prompts = [turn["prompt_tokens"] for turn in loop["turns"]]
+        assert len(prompts) == TURNS and prompts == sorted(prompts) and prompts[0] > 2000
+        assert all(turn["ttft_s"] is not None for turn in loop["turns"])
+    assert all(goal["measured"] is not None for goal in report["goals"])
+
+
+def test_bench_engine_agent_loop_alone_prints_its_table_and_goals(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEARTH_ENGINE", "fake")
+    monkeypatch.setenv("HEARTH_HOME", str(tmp_path / "home"))
+    model = tmp_path / "fake.gguf"
+    model.write_bytes(b"GGUF" + bytes(60))
+    out = tmp_path / "engine.json"
+    result = CliRunner().invoke(app, ["bench", "engine", "--model", str(model), "--threads", "1",
+                                      "--case", "agent-loop", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "agent loop" in result.output and "turn 2 TTFT" in result.output
+    report = json.loads(out.read_text())
+    assert report["systems"] == {}
+    assert [goal["ratio"] for goal in report["goals"]] == [
+        "second_vs_first_turn_ttft", "responses_vs_chat_tps"]
