@@ -24,6 +24,7 @@ from hearth.api.memories.router import router as memories_router
 from hearth.api.metrics import Metrics, MetricsMiddleware
 from hearth.api.models.router import router as models_router
 from hearth.api.openapi import install_openapi
+from hearth.api.responses.router import openapi as responses_openapi
 from hearth.api.responses.router import router as responses_router
 from hearth.api.responses.serving import ResponsesServing
 from hearth.assistant.turn import Assistant
@@ -99,7 +100,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     # The gateway's route, ahead of FastAPI's layers but inside the same two middlewares.
     chat_route = ChatCompletionsRoute(app.state.chat, gate)
-    install_openapi(app, *chat_route.openapi())
+    chat_paths, chat_schemas = chat_route.openapi()
+    responses_paths, responses_schemas = responses_openapi()
+    install_openapi(app, {**chat_paths, **responses_paths}, {**chat_schemas, **responses_schemas})
     app.serve_ahead(chat_route.path, MetricsMiddleware(BodyLimitMiddleware(
         chat_route, max_bytes=settings.max_body_bytes), metrics=metrics))
     return app

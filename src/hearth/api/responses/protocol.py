@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hearth.api.chat.protocol import FunctionDef, ReasoningEffort
+from hearth.api.json_schema import JsonSchema
 
 INPUT_ITEM_TYPES = ("message", "function_call", "function_call_output", "reasoning")
 TEXT_PART_TYPES = ("input_text", "output_text", "text")
@@ -107,7 +108,7 @@ class FunctionChoice(BaseModel):
 class TextFormat(BaseModel):
     type: Literal["text", "json_object", "json_schema"]
     name: str = "response"
-    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    schema_: JsonSchema | None = Field(default=None, alias="schema")
     strict: bool | None = None
     description: str | None = None
 
@@ -194,3 +195,20 @@ class ResponsesRequest(BaseModel):
     @property
     def reasoning_effort(self) -> ReasoningEffort | None:
         return self.reasoning.effort if self.reasoning else None
+
+
+class ResponseObject(BaseModel):
+    """A response as ``POST /v1/responses`` and ``GET /v1/responses/{id}`` answer it: what
+    the OpenAPI document promises (serving builds it as a dict, field for field as OpenAI's)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    object: Literal["response"]
+    created_at: int
+    status: Literal["completed", "incomplete", "failed", "in_progress"]
+    model: str
+    output: list[dict[str, Any]]
+    usage: dict[str, Any] | None
+    error: dict[str, Any] | None
+    incomplete_details: dict[str, Any] | None

@@ -16,14 +16,28 @@ from starlette.responses import Response
 
 from hearth.api.auth import bearer, chat_owner
 from hearth.api.errors import validation_error_response
-from hearth.api.responses.protocol import ResponsesRequest
+from hearth.api.json_body import JSONBodyRoute
+from hearth.api.openapi import errors, served_ahead_operation
+from hearth.api.responses.protocol import ResponseObject, ResponsesRequest
 from hearth.api.responses.serving import ResponsesServing
 from hearth.governance.gate_writer import GateWriter
 from hearth.store import responses
 from hearth.store.db import Database
 from hearth.store.owner import Owner
 
-router = APIRouter()
+router = APIRouter(route_class=JSONBodyRoute, responses=errors(404))
+
+
+def openapi() -> tuple[dict[str, Any], dict[str, Any]]:
+    """``POST /v1/responses`` for the OpenAPI document, and the schemas it refers to: the route
+    reads its body itself (after the key is admitted), so FastAPI cannot describe it."""
+    operation, schemas = served_ahead_operation(
+        summary="Create Response", request=ResponsesRequest, response=ResponseObject,
+        description="A response object; with stream, server-sent events from response.created "
+                    "to response.completed (or response.incomplete / response.failed).",
+        other_content={"text/event-stream": {"schema": {"type": "string"}}},
+        statuses={404, 502, 503})
+    return {"/v1/responses": {"post": operation}}, schemas
 
 
 def _db(request: Request) -> Database:
@@ -31,7 +45,7 @@ def _db(request: Request) -> Database:
     return db
 
 
-@router.post("/v1/responses")
+@router.post("/v1/responses", include_in_schema=False)
 async def create_response(request: Request) -> Response:
     gate: GateWriter = request.app.state.gate
     admitted = await gate.admit(bearer(request), scope="chat", generates=True)
