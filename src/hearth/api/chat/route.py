@@ -15,7 +15,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from hearth.api.auth import bearer
+from hearth.api.auth import credential
 from hearth.api.chat.protocol import ChatCompletionRequest
 from hearth.api.chat.serving import ChatServing
 from hearth.api.errors import (
@@ -67,7 +67,8 @@ class ChatCompletionsRoute:
 
     async def _answer(self, request: Request) -> Response:
         try:
-            admitted = await self.gate.admit(bearer(request), scope="chat", generates=True)
+            admitted = await self.gate.admit(credential(request), scope="chat",
+                                             generates=True)
             try:
                 body = ChatCompletionRequest.model_validate_json(await _body(request.receive))
             except BaseException:  # never run: its stream lease goes back at once
