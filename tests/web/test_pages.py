@@ -226,7 +226,8 @@ def test_every_page_has_no_serious_accessibility_violations(browser: Browser, si
     page = sign_in(browser, site, "root")
     if path == "/":
         send(page, "Show me a list:\n\n- one\n- two\n\n```python\nprint('hi')\n```")
-    page.goto(path)
+    else:
+        page.goto(path)
     page.wait_for_load_state("networkidle")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     name = path.strip("/") or "chat"
