@@ -61,5 +61,3 @@ async def usage(request: Request) -> Response:
 @router.get("/admin")
 async def admin(request: Request) -> Response:
     return await _show(request, "admin.html", "Admin", admin=True)
-
-
