@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     purge_interval_seconds: int = Field(default=3600, ge=1,
                                         description="How often the retention purge runs.")
     memory: bool = Field(default=True, description="Remember users who identify themselves.")
+    web: bool = Field(default=True, description="Serve the web app at / beside the API.")
+    cookie_secure: bool = Field(
+        default=True, description="Send the web session cookie over HTTPS only; turn off for "
+                                  "a plain-HTTP install on a LAN (127.0.0.1 works either way).")
     memory_extractor: Literal["rules", "llm"] = Field(
         default="rules", description="What finds memories in a message: rules (fast, no model) "
                                      "or llm (the chat model, JSON-schema output; for a model "

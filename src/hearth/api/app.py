@@ -27,6 +27,7 @@ from hearth.api.openapi import install_openapi
 from hearth.api.responses.router import openapi as responses_openapi
 from hearth.api.responses.router import router as responses_router
 from hearth.api.responses.serving import ResponsesServing
+from hearth.api.usage.router import router as usage_router
 from hearth.assistant.turn import Assistant
 from hearth.config import Settings
 from hearth.engines.base import Engine
@@ -94,7 +95,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.responses = ResponsesServing(app.state.generation, db)
     install_error_handlers(app)
     for router in (health.router, models_router, embeddings_router,
-                   conversations_router, responses_router, memories_router, admin_router):
+                   conversations_router, responses_router, memories_router, usage_router,
+                   admin_router):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

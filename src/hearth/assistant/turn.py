@@ -58,8 +58,9 @@ class Assistant:
         """
         said = _last_user_text(request.messages) if remember and self.memory else None
         original = request
+        used: list[int] = []
         if said is not None:
-            request = await run_in_threadpool(self._with_memories, request, owner, said)
+            request, used = await run_in_threadpool(self._with_memories, request, owner, said)
         turn: conversations.StartedTurn | None = None
         if conversation_id is not None:
             turn = await run_in_threadpool(self._record_request, original, conversation_id,
@@ -73,7 +74,8 @@ class Assistant:
                 await run_in_threadpool(self._queue_memory_job, original, said, owner,
                                         conversation_id, message_ids)
             if delta.finish_reason is not None and turn is not None:
-                reply = {"role": "assistant", "content": "".join(content) or None}
+                reply = {"role": "assistant", "content": "".join(content) or None,
+                         "memory_ids": used or None}
                 if delta.tool_calls:
                     reply["tool_calls"] = [
                         {"id": c.id, "type": "function",
@@ -86,12 +88,16 @@ class Assistant:
                 )
             yield delta
 
-    def _with_memories(self, request: ChatRequest, owner: Owner, said: str) -> ChatRequest:
+    def _with_memories(self, request: ChatRequest, owner: Owner,
+                       said: str) -> tuple[ChatRequest, list[int]]:
+        """The request with what hearth knows about the user in its system prompt, and the
+        ids of the memories that went in (stored with the reply, so the user can see them)."""
         assert self.memory is not None
         recalled = self.memory.recall(owner, said, limit=8, token_budget=600)
         profile = memory_store.profile_memories(self.db, owner, limit=8)
         prompt = system_prompt(profile, recalled)
-        return replace(request, messages=with_system_prompt(request.messages, prompt))
+        used = list(dict.fromkeys([m.id for m in profile] + [hit.memory.id for hit in recalled]))
+        return replace(request, messages=with_system_prompt(request.messages, prompt)), used
 
     def _queue_memory_job(self, request: ChatRequest, said: str, owner: Owner,
                           conversation_id: str | None, message_ids: list[int]) -> None:

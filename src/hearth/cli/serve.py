@@ -60,11 +60,21 @@ def _startup_lines(settings: Settings) -> tuple[str, str | None]:
     return access, vectors
 
 
-def app_from_environment():
-    """The app factory each worker process calls; settings arrive as HEARTH_* variables."""
+def build_app(settings: Settings):
+    """The API, with the web app at / unless turned off (HEARTH_WEB=false)."""
     from hearth.api.app import create_app
 
-    return create_app(Settings())
+    app = create_app(settings)
+    if settings.web:
+        from hearth.web.app import mount_web
+
+        mount_web(app)
+    return app
+
+
+def app_from_environment():
+    """The app factory each worker process calls; settings arrive as HEARTH_* variables."""
+    return build_app(Settings())
 
 
 def serve(
@@ -93,9 +103,7 @@ def serve(
         where = (f"http://{settings.host}:{settings.port}/v1 ({access}); "
                  f"data in {settings.home}")
         if settings.workers == 1:
-            from hearth.api.app import create_app
-
-            app = create_app(settings)
+            app = build_app(settings)
             stderr.print(f"hearth serving [bold]{app.state.engine.model_id}[/] on {where}",
                          soft_wrap=True, highlight=False)
             uvicorn.run(app, host=settings.host, port=settings.port, **_SERVER_OPTIONS)

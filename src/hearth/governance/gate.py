@@ -23,7 +23,7 @@ from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.orm import Session
 
 from hearth.errors import RateLimited, Unauthorized
-from hearth.governance import counters
+from hearth.governance import counters, sessions
 from hearth.governance.driver_sql import DriverSQL
 from hearth.governance.keys import prefix_of, secret_matches
 from hearth.governance.plans import LEVELS, Level, limit
@@ -135,6 +135,9 @@ def _key_caller(secret: str, salt: str, stored_hash: str, key_id: str, org_id: s
 
 
 def _resolve(sql: DriverSQL, secret: str | None) -> _Caller:
+    if secret is not None and sessions.is_session(secret):
+        principal = sessions.resolve_in(sql, secret)
+        return _Caller(principal, _levels(principal))
     prefix = prefix_of(secret) if secret else None
     row = sql.one(_KEY, {"prefix": prefix}) if prefix is not None else None
     if row is None:

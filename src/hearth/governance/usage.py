@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Literal
 
 from sqlalchemy import func, select
@@ -81,3 +81,47 @@ def to_csv(rows: list[UsageRow]) -> str:
     for row in rows:
         writer.writerow(asdict(row))
     return out.getvalue()
+
+
+@dataclass(frozen=True)
+class DayRow:
+    date: str  # YYYY-MM-DD, UTC
+    requests: int
+    tokens: int
+    energy_joules: float
+
+
+def daily(db: Database, org_id: str, user_id: str, *, days: int = 30) -> list[DayRow]:
+    """One user's use per UTC day over the last ``days`` days, oldest first, empty days
+    included (a chart needs them). Summed here rather than in SQL: dates are written
+    differently on SQLite and PostgreSQL, and one user's month is a few thousand rows."""
+    today = datetime.now(UTC).date()
+    first = today - timedelta(days=days - 1)
+    totals = {first + timedelta(days=i): [0, 0, 0.0] for i in range(days)}
+    query = select(UsageRecord.at, UsageRecord.prompt_tokens + UsageRecord.completion_tokens,
+                   UsageRecord.energy_joules).where(
+        UsageRecord.org_id == org_id, UsageRecord.user_id == user_id,
+        UsageRecord.at >= datetime.combine(first, time(), UTC))
+    with db.session() as session:
+        for at, tokens, energy in session.execute(query):
+            day = totals.get(at.astimezone(UTC).date())
+            if day is not None:
+                day[0] += 1
+                day[1] += int(tokens or 0)
+                day[2] += float(energy or 0)
+    return [DayRow(d.isoformat(), n, t, round(e, 3)) for d, (n, t, e) in totals.items()]
+
+
+def tokens_today(db: Database, *, org_id: str, user_id: str | None = None,
+                 key_id: str | None = None) -> int:
+    """Tokens used since 00:00 UTC (the day the token quota counts) by an org, one of its
+    users or one key."""
+    midnight = datetime.combine(datetime.now(UTC).date(), time(), UTC)
+    query = select(func.sum(UsageRecord.prompt_tokens + UsageRecord.completion_tokens)).where(
+        UsageRecord.org_id == org_id, UsageRecord.at >= midnight)
+    if user_id is not None:
+        query = query.where(UsageRecord.user_id == user_id)
+    if key_id is not None:
+        query = query.where(UsageRecord.key_id == key_id)
+    with db.session() as session:
+        return int(session.scalar(query) or 0)

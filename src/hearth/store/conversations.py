@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, Update, delete, func, select, update
+from sqlalchemy import Delete, Select, Update, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,8 +27,8 @@ LOCAL = "local"
 TITLE_LENGTH = 60
 MAX_ID_LENGTH = 64
 
-# Selects and updates alike; both are narrowed by ``_owned``.
-_Statement = TypeVar("_Statement", Select[Any], Update)
+# Selects, updates and deletes alike; all are narrowed by ``_owned``.
+_Statement = TypeVar("_Statement", Select[Any], Update, Delete)
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class MessageView:
     tool_call_id: str | None
     name: str | None
     created_at: datetime
+    memory_ids: tuple[int, ...] = ()  # an assistant reply's: the memories it was given
 
     def as_chat_message(self) -> dict[str, Any]:
         """The OpenAI-style dict this message was stored from (absent fields left out)."""
@@ -86,7 +87,7 @@ def _view(row: Conversation, messages: list[Message] | None = None) -> Conversat
             MessageView(
                 id=m.id, position=m.position, role=m.role, content=m.content,
                 tool_calls=m.tool_calls, tool_call_id=m.tool_call_id, name=m.name,
-                created_at=m.created_at,
+                created_at=m.created_at, memory_ids=tuple(m.memory_ids or ()),
             )
             for m in messages or ()
         ),
@@ -172,7 +173,7 @@ def _message_row(conversation_id: str, org_id: str, user_id: str, position: int,
         conversation_id=conversation_id, org_id=org_id, user_id=user_id, position=position,
         role=message["role"], content=_text(message.get("content")),
         tool_calls=message.get("tool_calls"), tool_call_id=message.get("tool_call_id"),
-        name=message.get("name"), created_at=now,
+        name=message.get("name"), memory_ids=message.get("memory_ids"), created_at=now,
     )
 
 
@@ -209,7 +210,8 @@ def append_messages(db: Database, conversation_id: str, messages: list[dict[str,
                     org_id: str = LOCAL, user_id: str = LOCAL) -> list[int]:
     """Store OpenAI-style messages after the last stored one; committed when this returns.
 
-    Returns the new messages' ids (memories cite them as their provenance).
+    Returns the new messages' ids (memories cite them as their provenance). An assistant
+    message may carry ``memory_ids``: the memories its prompt was given.
 
     The first user message names an untitled conversation. Raises ``NotFound`` when the
     conversation is missing or belongs to someone else.
@@ -264,13 +266,17 @@ def stored_message_count(db: Database, conversation_id: str, *, org_id: str = LO
 
 
 def list_conversations(db: Database, *, limit: int = 20, org_id: str = LOCAL,
-                       user_id: str = LOCAL) -> list[ConversationView]:
-    """The caller's conversations, most recently updated first, without their messages."""
+                       user_id: str = LOCAL, title_contains: str | None = None
+                       ) -> list[ConversationView]:
+    """The caller's conversations, most recently updated first, without their messages;
+    ``title_contains`` keeps those whose title holds it (any case)."""
     query = (
         select(Conversation)
         .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
         .limit(limit)
     )
+    if title_contains:
+        query = query.where(Conversation.title.icontains(title_contains, autoescape=True))
     with db.session() as session:
         return [_view(row) for row in session.scalars(_owned(query, Conversation, org_id, user_id))]
 
@@ -288,6 +294,31 @@ def get_conversation(db: Database, conversation_id: str, *, org_id: str = LOCAL,
             .order_by(Message.position)
         )
         return _view(row, list(session.scalars(_owned(query, Message, org_id, user_id))))
+
+
+def rename_conversation(db: Database, conversation_id: str, title: str, *,
+                        org_id: str = LOCAL, user_id: str = LOCAL) -> ConversationView:
+    """Give the caller's conversation a title of their choosing."""
+    with db.session() as session:
+        row = _find(session, conversation_id, org_id, user_id)
+        if row is None:
+            raise _not_found(conversation_id)
+        row.title = title
+        session.flush()
+        return _view(row)
+
+
+def delete_conversation(db: Database, conversation_id: str, *, org_id: str = LOCAL,
+                        user_id: str = LOCAL) -> None:
+    """Delete the caller's conversation and its messages (memories drawn from it stay, as
+    memories the user can forget on their own)."""
+    with db.session() as session:
+        if _find(session, conversation_id, org_id, user_id) is None:
+            raise _not_found(conversation_id)
+        session.execute(_owned(delete(Message), Message, org_id, user_id)
+                        .where(Message.conversation_id == conversation_id))
+        session.execute(_owned(delete(Conversation), Conversation, org_id, user_id)
+                        .where(Conversation.id == conversation_id))
 
 
 def latest_conversation(db: Database, *, org_id: str = LOCAL,

@@ -119,6 +119,8 @@ class Message(Base):
     tool_call_id: Mapped[str | None] = mapped_column(String(255))
     name: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # An assistant message's: the memories its prompt was given (see hearth.assistant.turn).
+    memory_ids: Mapped[list[int] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class StoredResponse(Base):
@@ -276,6 +278,26 @@ class ApiKey(Base):
     scopes: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WebSession(Base):
+    """A browser signed in with an API key; only the SHA-256 of its random id is kept.
+
+    It acts with its key's scopes, so revoking the key ends it too; ``last_seen_at`` gives
+    the idle expiry, ``expires_at`` the absolute one.
+    """
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index(None, "org_id", "user_id"),)
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32))
+    org_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

@@ -32,7 +32,7 @@ from hearth.api.auth import admin_key
 from hearth.api.json_body import JSONBodyRoute
 from hearth.api.openapi import errors
 from hearth.errors import Forbidden, NotFound
-from hearth.governance import audit, retention, tenancy, usage
+from hearth.governance import audit, retention, sessions, tenancy, usage
 from hearth.governance.gate import Pass
 from hearth.governance.principal import Principal
 from hearth.governance.roles import Role
@@ -137,6 +137,14 @@ async def edit_user(org_id: str, user_id: str, body: EditUser, principal: Admin,
         tenancy.set_role, db, principal.actor, _reachable(principal, org_id), user_id,
         body.role, by_owner=principal.role == Role.OWNER or principal.is_platform_admin)
     return UserObject.of(user)
+
+
+@router.delete("/orgs/{org_id}/users/{user_id}/sessions")
+async def end_sessions(org_id: str, user_id: str, principal: Admin, db: DB) -> dict:
+    """Sign a user out of the web app everywhere (their keys keep working)."""
+    ended = await run_in_threadpool(sessions.revoke_user_sessions, db, principal.actor,
+                                    _reachable(principal, org_id), user_id)
+    return {"ended": ended}
 
 
 # --- keys -------------------------------------------------------------------------------

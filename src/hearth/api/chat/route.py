@@ -17,7 +17,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from hearth.api.auth import bearer
+from hearth.api.auth import credential
 from hearth.api.chat.protocol import ChatCompletion, ChatCompletionRequest
 from hearth.api.chat.serving import ChatServing
 from hearth.api.errors import (
@@ -82,7 +82,8 @@ class ChatCompletionsRoute:
 
     async def _answer(self, request: Request) -> Response:
         try:
-            admitted = await self.gate.admit(bearer(request), scope="chat", generates=True)
+            admitted = await self.gate.admit(credential(request), scope="chat",
+                                             generates=True)
             try:
                 raw = await _body(request.receive)
                 require_json(request.headers, raw)

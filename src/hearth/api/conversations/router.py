@@ -1,4 +1,4 @@
-"""``GET /v1/conversations`` and ``GET /v1/conversations/{conversation_id}``.
+"""``/v1/conversations``: list (and search by title), read, rename and delete.
 
 Thin routes: the store does the work (in a worker thread, because SQLAlchemy here is
 synchronous and must not block the event loop) and decides who sees what.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from hearth.api.auth import chat_owner
@@ -16,6 +16,7 @@ from hearth.api.conversations.protocol import (
     ConversationList,
     ConversationObject,
     ConversationSummary,
+    RenameConversation,
 )
 from hearth.api.json_body import JSONBodyRoute
 from hearth.api.openapi import errors
@@ -35,10 +36,11 @@ async def list_conversations(
     db: Annotated[Database, Depends(database)],
     owner: Annotated[Owner, Depends(chat_owner)],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    q: Annotated[str | None, Query(max_length=200, description="Text in the title.")] = None,
 ) -> ConversationList:
     views = await run_in_threadpool(
         conversations.list_conversations, db, limit=limit,
-        org_id=owner.org_id, user_id=owner.user_id,
+        org_id=owner.org_id, user_id=owner.user_id, title_contains=q,
     )
     return ConversationList(data=[ConversationSummary.from_view(view) for view in views])
 
@@ -55,3 +57,29 @@ async def get_conversation(
         org_id=owner.org_id, user_id=owner.user_id,
     )
     return ConversationObject.from_view(view)
+
+
+@router.patch("/v1/conversations/{conversation_id}", response_model=ConversationSummary)
+async def rename_conversation(
+    conversation_id: str, body: RenameConversation,
+    db: Annotated[Database, Depends(database)],
+    owner: Annotated[Owner, Depends(chat_owner)],
+) -> ConversationSummary:
+    view = await run_in_threadpool(
+        conversations.rename_conversation, db, conversation_id, body.title,
+        org_id=owner.org_id, user_id=owner.user_id,
+    )
+    return ConversationSummary.from_view(view)
+
+
+@router.delete("/v1/conversations/{conversation_id}", status_code=204)
+async def delete_conversation(
+    conversation_id: str,
+    db: Annotated[Database, Depends(database)],
+    owner: Annotated[Owner, Depends(chat_owner)],
+) -> Response:
+    await run_in_threadpool(
+        conversations.delete_conversation, db, conversation_id,
+        org_id=owner.org_id, user_id=owner.user_id,
+    )
+    return Response(status_code=204)

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from hearth.api.auth import bearer, chat_owner
+from hearth.api.auth import chat_owner, credential
 from hearth.api.errors import validation_error_response
 from hearth.api.json_body import JSONBodyRoute
 from hearth.api.openapi import errors, served_ahead_operation
@@ -48,7 +48,7 @@ def _db(request: Request) -> Database:
 @router.post("/v1/responses", include_in_schema=False)
 async def create_response(request: Request) -> Response:
     gate: GateWriter = request.app.state.gate
-    admitted = await gate.admit(bearer(request), scope="chat", generates=True)
+    admitted = await gate.admit(credential(request), scope="chat", generates=True)
     try:
         body = ResponsesRequest.model_validate_json(await request.body())
     except ValidationError as exc:

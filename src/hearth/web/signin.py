@@ -1,0 +1,78 @@
+"""``/signin`` and ``/signout``: trade an API key for a session cookie, and end it.
+
+The key is typed once and never kept by the browser: it gets a random session id in an
+``HttpOnly`` (no script can read it), ``SameSite=Strict`` (no other site's page can send it)
+cookie, ``Secure`` unless ``HEARTH_COOKIE_SECURE=false`` for a plain-HTTP install on a LAN.
+Both forms are refused from another site's page, and sign-out needs the CSRF token too.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from hearth.api.auth import SESSION_COOKIE, same_site, session_secret
+from hearth.errors import HearthError
+from hearth.governance import sessions
+from hearth.governance.gate_writer import GateWriter
+from hearth.web.render import SECURITY_HEADERS, page
+
+router = APIRouter(include_in_schema=False)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    fields = parse_qs((await request.body()).decode("utf-8", "replace"))
+    return {name: values[0] for name, values in fields.items()}
+
+
+@router.get("/signin")
+async def signin_form(request: Request) -> Response:
+    return page(request, "signin.html", title="Sign in")
+
+
+@router.post("/signin")
+async def signin(request: Request) -> Response:
+    if not same_site(request):
+        return page(request, "signin.html", 403, title="Sign in",
+                    error="This sign-in came from another site's page.")
+    key = (await _form(request)).get("api_key", "").strip()
+    gate: GateWriter = request.app.state.gate
+    try:
+        if not key:
+            raise HearthError("Enter your API key.")
+        admitted = await gate.admit(key, scope=None)
+    except HearthError as exc:
+        return page(request, "signin.html", 401, title="Sign in", error=exc.message)
+    response = RedirectResponse("/", status_code=303, headers=SECURITY_HEADERS)
+    if admitted.principal.key_id is None:  # no keys exist: the install is open anyway
+        return response
+    secret = await run_in_threadpool(sessions.start, request.app.state.db, admitted.principal)
+    response.set_cookie(SESSION_COOKIE, secret, max_age=int(sessions.LIFETIME.total_seconds()),
+                        httponly=True, samesite="strict", path="/",
+                        secure=request.app.state.settings.cookie_secure)
+    return response
+
+
+@router.post("/signout")
+async def signout(request: Request) -> Response:
+    secret = session_secret(request)
+    response = RedirectResponse("/signin", status_code=303, headers=SECURITY_HEADERS)
+    if secret is None:
+        return response
+    if not same_site(request) or \
+            not sessions.csrf_matches(secret, (await _form(request)).get("csrf")):
+        return page(request, "error.html", 403, title="Refused",
+                    message="This sign-out did not come from this site's page; reload it.")
+    gate: GateWriter = request.app.state.gate
+    try:
+        admitted = await gate.admit(secret, scope=None)
+    except HearthError:
+        pass  # the session had ended already
+    else:
+        await run_in_threadpool(sessions.end, request.app.state.db, secret, admitted.principal)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
