@@ -10,7 +10,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
-from conftest import TINY_QUOTA, Site, sign_in
+from web_site import TINY_QUOTA, Site, sign_in
 
 SCREENSHOTS = Path(__file__).parents[2] / "benchmarks" / "results" / "web"
 XSS = ['<img src=x onerror="window.__xss=1">', "<script>window.__xss=1</script>",
