@@ -67,6 +67,7 @@ def test_every_answer_is_one_the_document_describes(callers: Callers) -> None:
                           operation.as_strategy(GenerationMode.NEGATIVE))
 
         @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
+                  derandomize=True,
                   phases=[Phase.generate], suppress_health_check=list(HealthCheck))
         @given(case=cases, caller=st.sampled_from([*sorted(callers.keys), None]))
         def call(case: schemathesis.Case, caller: str | None) -> None:

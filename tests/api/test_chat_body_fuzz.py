@@ -55,7 +55,7 @@ def test_the_valid_body_the_fuzz_starts_from_is_answered(client: TestClient) -> 
     assert response.json()["object"] == "chat.completion"
 
 
-@settings(max_examples=150, deadline=None, database=None,
+@settings(max_examples=150, deadline=None, database=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(body=bodies_near(VALID_CHAT))
 def test_any_chat_body_is_answered_in_openai_shape_never_with_a_5xx(

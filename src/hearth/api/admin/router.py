@@ -139,7 +139,7 @@ async def edit_user(org_id: str, user_id: str, body: EditUser, principal: Admin,
     return UserObject.of(user)
 
 
-@router.delete("/orgs/{org_id}/users/{user_id}/sessions")
+@router.delete("/orgs/{org_id}/users/{user_id}/sessions", responses=errors(404))
 async def end_sessions(org_id: str, user_id: str, principal: Admin, db: DB) -> dict:
     """Sign a user out of the web app everywhere (their keys keep working)."""
     ended = await run_in_threadpool(sessions.revoke_user_sessions, db, principal.actor,

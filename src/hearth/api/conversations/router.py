@@ -59,7 +59,8 @@ async def get_conversation(
     return ConversationObject.from_view(view)
 
 
-@router.patch("/v1/conversations/{conversation_id}", response_model=ConversationSummary)
+@router.patch("/v1/conversations/{conversation_id}", response_model=ConversationSummary,
+              responses=errors(404))
 async def rename_conversation(
     conversation_id: str, body: RenameConversation,
     db: Annotated[Database, Depends(database)],
@@ -72,7 +73,7 @@ async def rename_conversation(
     return ConversationSummary.from_view(view)
 
 
-@router.delete("/v1/conversations/{conversation_id}", status_code=204)
+@router.delete("/v1/conversations/{conversation_id}", status_code=204, responses=errors(404))
 async def delete_conversation(
     conversation_id: str,
     db: Annotated[Database, Depends(database)],
