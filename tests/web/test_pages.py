@@ -65,6 +65,42 @@ def test_sign_in_opens_a_session_cookie_and_sign_out_ends_it(browser: Browser,
     assert actions[:2] == ["session.end", "session.start"]
 
 
+def password_sign_in(page: Page, org: str, user: str, password: str) -> None:
+    page.goto("/signin")
+    page.fill("#org", org)
+    page.fill("#user", user)
+    page.fill("#password", password)
+    page.click("text=Sign in with password")
+
+
+def test_an_admin_sets_a_password_the_user_signs_in_with_and_clearing_it_ends_that(
+        browser: Browser, site: Site) -> None:
+    admin = sign_in(browser, site, "root")
+    admin.goto("/admin")
+    admin.fill("#pw-user", "alice")
+    admin.fill("#pw-value", "a good long password")
+    admin.click("text=Set password")
+    expect(admin.locator("#users tr", has_text="alice")).to_contain_text("set")
+    page = browser.new_context(base_url=site.root).new_page()
+    for user, password in (("alice", "not her password"), ("nobody", "a good long password")):
+        password_sign_in(page, "acme", user, password)
+        expect(page.locator(".error")).to_have_text("Unknown user or wrong password.")
+    password_sign_in(page, "acme", "alice", "a good long password")
+    page.wait_for_url(f"{site.root}/")
+    assert call(page, "GET", "/v1/memories") == 200
+    assert call(page, "GET", "/admin/v1/orgs/acme/users") == 403  # a member's rights, no more
+    with api(site, "root") as client:
+        entries = [(e["action"], e["target"]) for e in client.get("/admin/v1/audit").json()]
+    assert entries[:3] == [("session.start", "acme/alice"), ("session.refused", "acme/nobody"),
+                           ("session.refused", "acme/alice")]
+    admin.fill("#pw-user", "alice")
+    admin.click("text=Clear password")
+    expect(admin.locator("#users tr", has_text="alice")).to_contain_text("none")
+    assert call(page, "GET", "/v1/memories") == 401
+    page.context.close()
+    admin.context.close()
+
+
 def test_cookie_requests_from_other_sites_or_without_the_token_are_refused(
         browser: Browser, site: Site) -> None:
     page = sign_in(browser, site, "bob")
