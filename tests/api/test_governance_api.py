@@ -121,6 +121,7 @@ def routes(world: World) -> list[tuple[str, str, object, str | None]]:
         ("POST", "/v1/embeddings", {"model": MODEL, "input": "hi"}, "chat"),
         ("GET", "/v1/conversations", None, "chat"),
         ("GET", f"/v1/conversations/{conversation}", None, "chat"),
+        ("DELETE", f"/v1/conversations/{conversation}/messages?keep=9", None, "chat"),
         ("POST", "/v1/responses", RESPONSE, "chat"),
         ("GET", f"/v1/responses/{world.response}", None, "chat"),
         ("GET", f"/v1/responses/{world.response}/input_items", None, "chat"),
@@ -201,6 +202,7 @@ def test_another_orgs_conversations_memories_and_responses_are_not_found(world: 
     memory = world.memory
     for method, path, body in (
         ("GET", f"/v1/conversations/{world.conversation}", None),
+        ("DELETE", f"/v1/conversations/{world.conversation}/messages?keep=0", None),
         ("GET", f"/v1/responses/{world.response}", None),
         ("GET", f"/v1/responses/{world.response}/input_items", None),
         ("DELETE", f"/v1/responses/{world.response}", None),
