@@ -93,7 +93,7 @@
       conversation_retention_days: days("conv-days"), memory_retention_days: days("mem-days") } }).then(() => notice("Retention saved.")));
   });
   document.getElementById("group-by").addEventListener("change", () => guard(usage()));
-  document.getElementById("verify").addEventListener("click", () => guard(api("/admin/v1/audit/verify").then((v) => {
+  document.getElementById("verify")?.addEventListener("click", () => guard(api("/admin/v1/audit/verify").then((v) => {
     document.getElementById("verify-result").textContent = v.ok ? `The chain holds: ${v.length} entries, none changed.`
       : `Broken: ${v.problems.join("; ")}`;
   })));
