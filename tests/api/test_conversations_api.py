@@ -98,6 +98,23 @@ def test_unknown_conversation_is_an_openai_style_404(client: TestClient) -> None
     assert "conv_missing" in error["message"]
 
 
+def test_truncating_keeps_the_first_messages_of_the_callers_own_conversation(
+    client: TestClient, db: Database
+) -> None:
+    conversation = store.start_conversation(db, model="qwen")
+    store.append_messages(db, conversation.id, [
+        {"role": "user", "content": "Hello"}, {"role": "assistant", "content": "Hi!"},
+    ])
+    theirs = store.start_conversation(db, model="qwen", org_id="acme", user_id="mallory")
+
+    assert client.delete(f"/v1/conversations/{conversation.id}/messages?keep=1").status_code == 204
+    assert [m["content"] for m in client.get(f"/v1/conversations/{conversation.id}")
+            .json()["messages"]] == ["Hello"]
+    assert client.delete(f"/v1/conversations/{theirs.id}/messages?keep=0").status_code == 404
+    assert client.delete(f"/v1/conversations/{conversation.id}/messages?keep=-1").status_code == 422
+    assert client.delete(f"/v1/conversations/{conversation.id}/messages").status_code == 422
+
+
 def test_another_users_conversation_is_neither_listed_nor_readable(
     client: TestClient, db: Database
 ) -> None:

@@ -121,6 +121,7 @@ def routes(world: World) -> list[tuple[str, str, object, str | None]]:
         ("POST", "/v1/embeddings", {"model": MODEL, "input": "hi"}, "chat"),
         ("GET", "/v1/conversations", None, "chat"),
         ("GET", f"/v1/conversations/{conversation}", None, "chat"),
+        ("DELETE", f"/v1/conversations/{conversation}/messages?keep=9", None, "chat"),
         ("POST", "/v1/responses", RESPONSE, "chat"),
         ("GET", f"/v1/responses/{world.response}", None, "chat"),
         ("GET", f"/v1/responses/{world.response}/input_items", None, "chat"),
@@ -145,6 +146,8 @@ def routes(world: World) -> list[tuple[str, str, object, str | None]]:
         ("GET", "/admin/v1/orgs/acme/users", None, "admin"),
         ("POST", "/admin/v1/orgs/acme/users", {"user_id": "mallory"}, "admin"),
         ("PATCH", "/admin/v1/orgs/acme/users/bob", {"role": "admin"}, "admin"),
+        ("PUT", "/admin/v1/orgs/acme/users/bob/password", {"password": "long enough"}, "admin"),
+        ("DELETE", "/admin/v1/orgs/acme/users/bob/password", None, "admin"),
         ("GET", "/admin/v1/orgs/acme/keys", None, "admin"),
         ("POST", "/admin/v1/orgs/acme/keys", {"user_id": "bob"}, "admin"),
         ("DELETE", f"/admin/v1/keys/{world.key_ids['bob']}", None, "admin"),
@@ -199,6 +202,7 @@ def test_another_orgs_conversations_memories_and_responses_are_not_found(world: 
     memory = world.memory
     for method, path, body in (
         ("GET", f"/v1/conversations/{world.conversation}", None),
+        ("DELETE", f"/v1/conversations/{world.conversation}/messages?keep=0", None),
         ("GET", f"/v1/responses/{world.response}", None),
         ("GET", f"/v1/responses/{world.response}/input_items", None),
         ("DELETE", f"/v1/responses/{world.response}", None),
@@ -287,6 +291,21 @@ def test_a_key_made_and_revoked_over_the_api_works_then_stops(world: World) -> N
 
     assert_error(world.call("POST", "/v1/chat/completions", secret, json=CHAT), 401,
                  "revoked_api_key")
+
+
+def test_an_admin_sets_and_clears_a_users_password_never_shown_again(world: World) -> None:
+    path = "/admin/v1/orgs/acme/users/erin/password"
+    assert_error(world.call("PUT", path, "alice", json={"password": "short"}), 400)
+    assert_error(world.call("PUT", path, "bob", json={"password": "long enough"}), 403)
+    assert_error(world.call("PUT", "/admin/v1/orgs/globex/users/carol/password", "alice",
+                            json={"password": "long enough"}), 404)
+    made = world.call("PUT", path, "alice", json={"password": "long enough"})
+    assert made.status_code == 200 and made.json()["has_password"] is True, made.text
+    listed = world.call("GET", "/admin/v1/orgs/acme/users", "alice")
+    assert {u["user_id"]: u["has_password"] for u in listed.json()}["erin"] is True
+    assert "scrypt" not in listed.text
+    cleared = world.call("DELETE", path, "alice")
+    assert cleared.status_code == 200 and cleared.json()["has_password"] is False
 
 
 def test_over_the_plans_rate_limit_is_a_429_and_others_keep_being_served(world: World) -> None:

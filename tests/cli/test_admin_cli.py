@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import update
 
 from hearth.errors import Unauthorized
-from hearth.governance import audit, gate, tenancy
+from hearth.governance import audit, gate, sessions, tenancy
 from hearth.governance.gate import Cost
 from hearth.store import memories as memory_store
 from hearth.store.db import Database
@@ -30,12 +30,12 @@ from hearth.store.tables import Org
 from hearth.store.memories import Owner
 
 
-def hearth(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def hearth(home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HEARTH_HOME": str(home), "COLUMNS": "200"}
     for name in ("HEARTH_DATABASE_URL", "HEARTH_USER", "HEARTH_ORG"):
         env.pop(name, None)
     return subprocess.run([sys.executable, "-m", "hearth", *args], capture_output=True,
-                          text=True, env=env, timeout=120, check=False)
+                          text=True, env=env, timeout=120, check=False, input=stdin)
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:
@@ -114,6 +114,23 @@ def test_an_operator_manages_orgs_users_keys_plans_usage_and_audit(tmp_path: Pat
     tampered = hearth(tmp_path, "admin", "audit", "verify")
     assert tampered.returncode == 1
     assert "tampered" in tampered.stderr and "entry 1" in tampered.stderr
+
+
+def test_a_password_is_read_from_stdin_never_shown_and_can_be_cleared(tmp_path: Path,
+                                                                     db: Database) -> None:
+    tenancy.create_org(db, "operator", "acme")
+    tenancy.create_user(db, "operator", "acme", "ada")
+    assert "acme/ada has a new password" in ok(hearth(
+        tmp_path, "admin", "user", "password", "acme", "ada", stdin="correct horse battery\n"))
+    assert sessions.start_with_password(db, "acme", "ada", "correct horse battery")
+    listed = ok(hearth(tmp_path, "admin", "user", "list", "acme"))
+    assert "set" in listed and "scrypt" not in listed and "correct" not in listed
+    assert "10 to 1024 characters" in one_line_error(hearth(
+        tmp_path, "admin", "user", "password", "acme", "ada", stdin="short\n"))
+    assert "signs in with a key only" in ok(hearth(
+        tmp_path, "admin", "user", "password", "acme", "ada", "--clear"))
+    with pytest.raises(Unauthorized):
+        sessions.start_with_password(db, "acme", "ada", "correct horse battery")
 
 
 @pytest.mark.parametrize(("args", "says"), [

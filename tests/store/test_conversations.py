@@ -286,6 +286,27 @@ def test_a_turn_never_answered_leaves_no_message_behind(db: Database) -> None:
     assert store.stored_message_count(db, conversation.id) == 2
 
 
+def test_truncate_keeps_the_first_messages_and_the_next_turn_follows_them(
+        db: Database) -> None:
+    conversation = store.start_conversation(db, model="m")
+    unanswered = store.start_turn(db, conversation.id, [{"role": "user", "content": "a"}])
+    store.append_messages(db, conversation.id, [{"role": "user", "content": "b"},
+                                                {"role": "assistant", "content": "re b"}])
+    # Counted in messages: the unanswered turn's gap in positions does not count.
+    assert store.truncate(db, conversation.id, 2) == 1
+    assert contents(db, conversation.id) == ["a", "b"]
+    store.append_messages(db, conversation.id, [{"role": "assistant", "content": "re b, again"}])
+    assert contents(db, conversation.id) == ["a", "b", "re b, again"]
+    assert store.truncate(db, conversation.id, 5) == 0
+    with pytest.raises(NotFound):
+        store.truncate(db, conversation.id, 0, user_id="mallory")
+    assert store.truncate(db, conversation.id, 0) == 3
+    # The first turn's messages are gone: its late answer is not kept.
+    assert store.finish_turn(db, conversation.id, unanswered,
+                             {"role": "assistant", "content": "stale"}) is None
+    assert contents(db, conversation.id) == []
+
+
 # --- conversations ----------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
-from web_site import TINY_QUOTA, Site, sign_in
+from web_site import TINY_QUOTA, Site, last_usage, sign_in
 
 SCREENSHOTS = Path(__file__).parents[2] / "benchmarks" / "results" / "web"
 XSS = ['<img src=x onerror="window.__xss=1">', "<script>window.__xss=1</script>",
@@ -65,6 +65,42 @@ def test_sign_in_opens_a_session_cookie_and_sign_out_ends_it(browser: Browser,
     assert actions[:2] == ["session.end", "session.start"]
 
 
+def password_sign_in(page: Page, org: str, user: str, password: str) -> None:
+    page.goto("/signin")
+    page.fill("#org", org)
+    page.fill("#user", user)
+    page.fill("#password", password)
+    page.click("text=Sign in with password")
+
+
+def test_an_admin_sets_a_password_the_user_signs_in_with_and_clearing_it_ends_that(
+        browser: Browser, site: Site) -> None:
+    admin = sign_in(browser, site, "root")
+    admin.goto("/admin")
+    admin.fill("#pw-user", "alice")
+    admin.fill("#pw-value", "a good long password")
+    admin.click("text=Set password")
+    expect(admin.locator("#users tr", has_text="alice")).to_contain_text("set")
+    page = browser.new_context(base_url=site.root).new_page()
+    for user, password in (("alice", "not her password"), ("nobody", "a good long password")):
+        password_sign_in(page, "acme", user, password)
+        expect(page.locator(".error")).to_have_text("Unknown user or wrong password.")
+    password_sign_in(page, "acme", "alice", "a good long password")
+    page.wait_for_url(f"{site.root}/")
+    assert call(page, "GET", "/v1/memories") == 200
+    assert call(page, "GET", "/admin/v1/orgs/acme/users") == 403  # a member's rights, no more
+    with api(site, "root") as client:
+        entries = [(e["action"], e["target"]) for e in client.get("/admin/v1/audit").json()]
+    assert entries[:3] == [("session.start", "acme/alice"), ("session.refused", "acme/nobody"),
+                           ("session.refused", "acme/alice")]
+    admin.fill("#pw-user", "alice")
+    admin.click("text=Clear password")
+    expect(admin.locator("#users tr", has_text="alice")).to_contain_text("none")
+    assert call(page, "GET", "/v1/memories") == 401
+    page.context.close()
+    admin.context.close()
+
+
 def test_cookie_requests_from_other_sites_or_without_the_token_are_refused(
         browser: Browser, site: Site) -> None:
     page = sign_in(browser, site, "bob")
@@ -98,6 +134,85 @@ def test_a_streamed_reply_renders_markdown_and_stop_cancels_it(browser: Browser,
         stored = client.get(f"/v1/conversations/{conversation}").json()["messages"]
     # The first turn's answer is stored; the stopped one never finished, so it is not.
     assert [m["role"] for m in stored] == ["user", "assistant", "user"]
+    # The server cancelled the generation: metered as 499, well short of the 300 words.
+    stopped = last_usage(site, "alice")
+    assert (stopped.route, stopped.status) == ("chat.completions", 499)
+    assert stopped.completion_tokens < 200
+    page.context.close()
+
+
+def stored_texts(site: Site, user: str, conversation: str) -> list[tuple[str, str]]:
+    with api(site, user) as client:
+        got = client.get(f"/v1/conversations/{conversation}").json()
+    return [(m["role"], m["content"][:12]) for m in got["messages"]]
+
+
+def test_regenerate_edit_and_rename_leave_only_the_new_version_stored(browser: Browser,
+                                                                       site: Site) -> None:
+    page = sign_in(browser, site, "bob")
+    send(page, "first question")
+    send(page, "second question")
+    conversation = page.url.rsplit("/", 1)[-1]
+    page.click("#regenerate")
+    expect(page.locator("#send")).to_have_text("Send", timeout=20_000)
+    page.wait_for_load_state("networkidle")
+    assert [role for role, _ in stored_texts(site, "bob", conversation)] == \
+        ["user", "assistant", "user", "assistant"]
+    page.locator(".msg.user", has_text="first question").get_by_role("button",
+                                                                      name="Edit").click()
+    expect(page.locator("#prompt")).to_have_value("first question")
+    send(page, "edited question")
+    assert [(role, text[:6]) for role, text in stored_texts(site, "bob", conversation)][:1] == \
+        [("user", "edited")]
+    assert len(stored_texts(site, "bob", conversation)) == 2
+    page.once("dialog", lambda dialog: dialog.accept("Renamed in the browser"))
+    page.get_by_role("button", name="Rename first question").click()
+    expect(page.locator("#conv-list")).to_contain_text("Renamed in the browser")
+    with api(site, "bob") as client:
+        assert client.get(f"/v1/conversations/{conversation}").json()["title"] == \
+            "Renamed in the browser"
+    page.context.close()
+
+
+def test_memories_exported_then_forgotten_come_back_from_the_file(browser: Browser,
+                                                                  site: Site,
+                                                                  tmp_path: Path) -> None:
+    page = sign_in(browser, site, "eve")
+    page.goto("/memory")
+    page.fill("#mem-new", "Eve grows tomatoes")
+    page.press("#mem-new", "Enter")
+    expect(page.locator("#mem-rows")).to_contain_text("Eve grows tomatoes")
+    with page.expect_download() as exported:
+        page.click("#mem-export")
+    saved = tmp_path / "memories.json"
+    exported.value.save_as(saved)
+    page.click("#mem-forget-all")
+    page.click("#confirm-yes")
+    expect(page.locator("#mem-rows")).to_contain_text("Nothing remembered yet.")
+    page.set_input_files("#mem-import", saved)
+    expect(page.locator("#mem-rows")).to_contain_text("Eve grows tomatoes")
+    with api(site, "eve") as client:
+        assert [m["text"] for m in client.get("/v1/memories").json()["data"]] == \
+            ["Eve grows tomatoes"]
+    page.context.close()
+
+
+def test_an_admin_downloads_usage_as_csv_and_verifies_the_audit_chain(browser: Browser,
+                                                                      site: Site) -> None:
+    org_admin = sign_in(browser, site, "root")
+    org_admin.goto("/admin")  # the chain spans every org: an org's admin is told who checks it
+    expect(org_admin.locator("#h-audit ~ .hint")).to_contain_text("the operator's admins")
+    org_admin.context.close()
+    page = sign_in(browser, site, "ops")
+    send(page, "count me")
+    page.goto("/admin")
+    with page.expect_download() as downloaded:
+        page.click("#usage-csv")
+    lines = Path(downloaded.value.path()).read_text().splitlines()
+    assert lines[0].startswith("group,requests,prompt_tokens,completion_tokens")
+    assert any(line.startswith("local/ops,") for line in lines[1:]), lines
+    page.click("#verify")
+    expect(page.locator("#verify-result")).to_contain_text("The chain holds")
     page.context.close()
 
 

@@ -124,8 +124,9 @@ def user_list(org: str, as_json: AsJson = False) -> None:
     """List an organisation's users."""
     with one_line_errors():
         users = tenancy.list_users(_database(), org)
-    print_listing(("user", "role", "own plan", "created"),
-                  [(user.user_id, user.role, user.plan or "", _when(user.created_at))
+    print_listing(("user", "role", "own plan", "password", "created"),
+                  [(user.user_id, user.role, user.plan or "",
+                    "set" if user.password_hash else "", _when(user.created_at))
                    for user in users],
                   [UserObject.of(user) for user in users], as_json=as_json)
 
@@ -136,6 +137,28 @@ def user_role(org: str, user: str, role: str) -> None:
     with one_line_errors():
         made = tenancy.set_role(_database(), operator_actor(), org, user, role)
     typer.echo(f"{made.org_id}/{made.user_id} is now {made.role}.")
+
+
+def _read_password() -> str:
+    """Prompted for twice without echo at a terminal; the first line of stdin otherwise, so
+    a script can pipe it in (never an argument: those show in ``ps`` and shell history)."""
+    if sys.stdin.isatty():
+        return typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@user_app.command("password")
+def user_password(
+    org: str, user: str,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove it: keys only.")] = False,
+) -> None:
+    """Set the password a user signs in to the web app with (or --clear it); their password
+    sessions end."""
+    password = None if clear else _read_password()
+    with one_line_errors():
+        made = tenancy.set_password(_database(), operator_actor(), org, user, password)
+    typer.echo(f"{made.org_id}/{made.user_id} "
+               f"{'signs in with a key only' if clear else 'has a new password'}.")
 
 
 # --- key --------------------------------------------------------------------------------

@@ -45,14 +45,16 @@ class Principal:
         """Whose conversations and memories a request reaches.
 
         The caller's own, unless it names an end user: owners, admins and services (an app
-        backend) may act for any user of their org; members only for themselves.
+        backend) may act for any user of their org; members only for themselves, whether
+        they came with a key or signed in with a password. (The open install's local owner
+        is an owner.)
         """
         if named_user is not None and len(named_user) > MAX_USER_LENGTH:
             raise InvalidRequest(f"The user name is longer than {MAX_USER_LENGTH} characters.",
                                  param="user")
         if not named_user or named_user == self.user_id:
             return Owner(self.org_id, self.user_id)
-        if self.key_id is not None and self.role not in ACTS_FOR_OTHERS:
-            raise Forbidden("A member's key acts only for its own user; it cannot name "
+        if self.role not in ACTS_FOR_OTHERS:
+            raise Forbidden("A member acts only for their own user; they cannot name "
                             f"another user ({named_user!r}).", code="user_not_allowed")
         return Owner(self.org_id, named_user)

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hearth.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from hearth.governance import audit
+from hearth.governance import audit, passwords, sessions
 from hearth.governance.keys import hash_secret, new_salt, new_secret, prefix_of
 from hearth.governance.plans import PlanLimits
 from hearth.governance.principal import LOCAL_ORG
@@ -146,6 +146,31 @@ def set_role(db: Database, actor: str, org_id: str, user_id: str, role: str, *,
         user.role = role.value
         audit.append(session, actor=actor, action="user.role", org_id=org_id,
                      target=f"{org_id}/{user_id}", details={"before": before, "after": role.value})
+        return user
+
+
+
+def set_password(db: Database, actor: str, org_id: str, user_id: str, password: str | None, *,
+                 by_owner: bool = True) -> User:
+    """Set (or, with None, clear) the password a user signs in to the web app with.
+
+    Only an owner (or the operator) may set an owner's: otherwise an admin could sign in as
+    one. The user's password sessions end, so whoever knew the old password is signed out.
+    """
+    if password is not None:
+        try:
+            passwords.check_strength(password)
+        except ValueError as exc:
+            raise InvalidRequest(str(exc), param="password") from None
+    hashed = passwords.hash_password(password) if password is not None else None
+    with db.locked_session() as session:
+        user = _user(session, org_id, user_id)
+        if not by_owner and user.role == Role.OWNER:
+            raise Forbidden("Only an owner may set an owner's password.")
+        user.password_hash = hashed
+        sessions.end_password_sessions(session, org_id, user_id)
+        audit.append(session, actor=actor, action="user.password", org_id=org_id,
+                     target=f"{org_id}/{user_id}", details={"set": password is not None})
         return user
 
 

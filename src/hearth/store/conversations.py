@@ -234,8 +234,11 @@ def start_turn(db: Database, conversation_id: str, messages: list[dict[str, Any]
 
 
 def finish_turn(db: Database, conversation_id: str, turn: StartedTurn,
-                answer: dict[str, Any], *, org_id: str = LOCAL, user_id: str = LOCAL) -> int:
-    """Store a turn's answer at the position kept for it; returns the answer's id."""
+                answer: dict[str, Any], *, org_id: str = LOCAL,
+                user_id: str = LOCAL) -> int | None:
+    """Store a turn's answer at the position kept for it; returns the answer's id, or None
+    when the turn's messages were cut away meanwhile (``truncate``: the person edited or
+    regenerated it), so the stale answer is not kept."""
     now = utcnow()
     with db.session() as session:
         found = session.execute(
@@ -246,10 +249,40 @@ def finish_turn(db: Database, conversation_id: str, turn: StartedTurn,
         ).first()
         if found is None:
             raise _not_found(conversation_id)
+        if turn.message_ids and not session.scalar(_owned(
+                select(func.count()).select_from(Message), Message, org_id, user_id)
+                .where(Message.id.in_(turn.message_ids))):
+            return None
         row = _message_row(conversation_id, org_id, user_id, turn.answer_position, answer, now)
         session.add(row)
         session.flush()
         return row.id
+
+
+def truncate(db: Database, conversation_id: str, keep: int, *, org_id: str = LOCAL,
+             user_id: str = LOCAL) -> int:
+    """Keep the first ``keep`` stored messages and delete the rest; returns how many went.
+
+    A person who regenerates a reply or edits an earlier message replaces the tail of the
+    conversation: the client cuts it here, then sends the new turn. Counting messages, not
+    positions, matches what clients see (an unanswered turn leaves a gap in positions).
+    Positions are never reused: a turn still answering keeps its place, and its answer is
+    dropped if its own messages were cut (``finish_turn``).
+    """
+    with db.session() as session:
+        if _find(session, conversation_id, org_id, user_id) is None:
+            raise _not_found(conversation_id)
+        tail = list(session.scalars(_owned(
+            select(Message.id), Message, org_id, user_id)
+            .where(Message.conversation_id == conversation_id)
+            .order_by(Message.position).offset(keep)))
+        if tail:
+            session.execute(_owned(delete(Message), Message, org_id, user_id)
+                            .where(Message.id.in_(tail)))
+            session.execute(_owned(update(Conversation), Conversation, org_id, user_id)
+                            .where(Conversation.id == conversation_id)
+                            .values(updated_at=utcnow()))
+        return len(tail)
 
 
 def stored_message_count(db: Database, conversation_id: str, *, org_id: str = LOCAL,

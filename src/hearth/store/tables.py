@@ -250,7 +250,11 @@ class Org(Base):
 
 
 class User(Base):
-    """A person or service in an org; ``plan`` overrides the org's plan for this user."""
+    """A person or service in an org; ``plan`` overrides the org's plan for this user.
+
+    ``password_hash`` (scrypt, see ``governance.passwords``) lets the person sign in to the
+    web app without a key, where an admin has set one.
+    """
 
     __tablename__ = "users"
 
@@ -260,6 +264,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     plan: Mapped[str | None] = mapped_column(String(32), ForeignKey("plans.name"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    password_hash: Mapped[str | None] = mapped_column(String(256))
 
 
 class ApiKey(Base):
@@ -282,17 +287,18 @@ class ApiKey(Base):
 
 
 class WebSession(Base):
-    """A browser signed in with an API key; only the SHA-256 of its random id is kept.
+    """A signed-in browser; only the SHA-256 of its random id is kept.
 
-    It acts with its key's scopes, so revoking the key ends it too; ``last_seen_at`` gives
-    the idle expiry, ``expires_at`` the absolute one.
+    Opened with a key, it acts with that key's scopes, so revoking the key ends it too;
+    opened with a password (``key_id`` NULL), with the scopes of the user's role.
+    ``last_seen_at`` gives the idle expiry, ``expires_at`` the absolute one.
     """
 
     __tablename__ = "web_sessions"
     __table_args__ = (Index(None, "org_id", "user_id"),)
 
     id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    key_id: Mapped[str] = mapped_column(String(32))
+    key_id: Mapped[str | None] = mapped_column(String(32))
     org_id: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

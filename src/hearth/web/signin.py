@@ -1,6 +1,7 @@
-"""``/signin`` and ``/signout``: trade an API key for a session cookie, and end it.
+"""``/signin`` and ``/signout``: trade an API key, or a user's password, for a session
+cookie, and end it.
 
-The key is typed once and never kept by the browser: it gets a random session id in an
+The key or password is typed once and never kept by the browser: it gets a random session id in an
 ``HttpOnly`` (no script can read it), ``SameSite=Strict`` (no other site's page can send it)
 cookie, ``Secure`` unless ``HEARTH_COOKIE_SECURE=false`` for a plain-HTTP install on a LAN.
 Both forms are refused from another site's page, and sign-out needs the CSRF token too.
@@ -39,22 +40,40 @@ async def signin(request: Request) -> Response:
     if not same_site(request):
         return page(request, "signin.html", 403, title="Sign in",
                     error="This sign-in came from another site's page.")
-    key = (await _form(request)).get("api_key", "").strip()
-    gate: GateWriter = request.app.state.gate
+    form = await _form(request)
     try:
-        if not key:
-            raise HearthError("Enter your API key.")
-        admitted = await gate.admit(key, scope=None)
+        secret = await (_with_password(request, form) if form.get("with") == "password"
+                        else _with_key(request, form))
     except HearthError as exc:
-        return page(request, "signin.html", 401, title="Sign in", error=exc.message)
+        return page(request, "signin.html", 401, title="Sign in", error=exc.message,
+                    org=form.get("org", ""), user=form.get("user", ""))
     response = RedirectResponse("/", status_code=303, headers=SECURITY_HEADERS)
-    if admitted.principal.key_id is None:  # no keys exist: the install is open anyway
+    if secret is None:  # no keys exist: the install is open anyway
         return response
-    secret = await run_in_threadpool(sessions.start, request.app.state.db, admitted.principal)
     response.set_cookie(SESSION_COOKIE, secret, max_age=int(sessions.LIFETIME.total_seconds()),
                         httponly=True, samesite="strict", path="/",
                         secure=request.app.state.settings.cookie_secure)
     return response
+
+
+async def _with_key(request: Request, form: dict[str, str]) -> str | None:
+    """A session for the key typed in; None on an open install (no keys yet)."""
+    key = form.get("api_key", "").strip()
+    if not key:
+        raise HearthError("Enter your API key.")
+    gate: GateWriter = request.app.state.gate
+    admitted = await gate.admit(key, scope=None)
+    if admitted.principal.key_id is None:
+        return None
+    return await run_in_threadpool(sessions.start, request.app.state.db, admitted.principal)
+
+
+async def _with_password(request: Request, form: dict[str, str]) -> str:
+    org, user, password = (form.get(name, "").strip() for name in ("org", "user", "password"))
+    if not (org and user and password):
+        raise HearthError("Enter your organisation, user name and password.")
+    return await run_in_threadpool(sessions.start_with_password, request.app.state.db, org,
+                                   user, form["password"])  # as typed: spaces count
 
 
 @router.post("/signout")

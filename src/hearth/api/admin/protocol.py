@@ -46,11 +46,13 @@ class UserObject(BaseModel):
     role: Role
     plan: str | None
     created_at: datetime
+    has_password: bool = Field(description="Whether the user may sign in to the web app with "
+                                           "a password (the hash itself is never shown).")
 
     @classmethod
     def of(cls, user: User) -> UserObject:
         return cls(org_id=user.org_id, user_id=user.user_id, role=user.role, plan=user.plan,
-                   created_at=user.created_at)
+                   created_at=user.created_at, has_password=user.password_hash is not None)
 
 
 class CreateUser(BaseModel):
@@ -61,6 +63,10 @@ class CreateUser(BaseModel):
 
 class EditUser(BaseModel):
     role: Role
+
+
+class SetPassword(BaseModel):
+    password: str = Field(min_length=1, max_length=1024)
 
 
 class KeyObject(BaseModel):

@@ -25,6 +25,7 @@ from hearth.api.admin.protocol import (
     KeyObject,
     OrgObject,
     PlanObject,
+    SetPassword,
     SetPlan,
     UserObject,
 )
@@ -112,6 +113,10 @@ async def list_users(org_id: str, principal: Admin, db: DB) -> list[UserObject]:
     return [UserObject.of(u) for u in users]
 
 
+def _by_owner(principal: Principal) -> bool:
+    return principal.role == Role.OWNER or principal.is_platform_admin
+
+
 def _may_grant(principal: Principal, role: str) -> None:
     if role == Role.OWNER and principal.role != Role.OWNER and not principal.is_platform_admin:
         raise Forbidden("Only an owner may make or unmake an owner.")
@@ -135,7 +140,28 @@ async def edit_user(org_id: str, user_id: str, body: EditUser, principal: Admin,
                     db: DB) -> UserObject:
     user = await run_in_threadpool(
         tenancy.set_role, db, principal.actor, _reachable(principal, org_id), user_id,
-        body.role, by_owner=principal.role == Role.OWNER or principal.is_platform_admin)
+        body.role, by_owner=_by_owner(principal))
+    return UserObject.of(user)
+
+
+@router.put("/orgs/{org_id}/users/{user_id}/password", response_model=UserObject,
+            responses=errors(403, 404))
+async def set_password(org_id: str, user_id: str, body: SetPassword, principal: Admin,
+                       db: DB) -> UserObject:
+    """Let the user sign in to the web app with this password (their keys keep working)."""
+    user = await run_in_threadpool(
+        tenancy.set_password, db, principal.actor, _reachable(principal, org_id), user_id,
+        body.password, by_owner=_by_owner(principal))
+    return UserObject.of(user)
+
+
+@router.delete("/orgs/{org_id}/users/{user_id}/password", response_model=UserObject,
+               responses=errors(403, 404))
+async def clear_password(org_id: str, user_id: str, principal: Admin, db: DB) -> UserObject:
+    """The user signs in with a key only; their password sessions end."""
+    user = await run_in_threadpool(
+        tenancy.set_password, db, principal.actor, _reachable(principal, org_id), user_id,
+        None, by_owner=_by_owner(principal))
     return UserObject.of(user)
 
 

@@ -1,4 +1,4 @@
-"""``/v1/conversations``: list (and search by title), read, rename and delete.
+"""``/v1/conversations``: list (and search by title), read, rename, cut short and delete.
 
 Thin routes: the store does the work (in a worker thread, because SQLAlchemy here is
 synchronous and must not block the event loop) and decides who sees what.
@@ -81,6 +81,23 @@ async def delete_conversation(
 ) -> Response:
     await run_in_threadpool(
         conversations.delete_conversation, db, conversation_id,
+        org_id=owner.org_id, user_id=owner.user_id,
+    )
+    return Response(status_code=204)
+
+
+@router.delete("/v1/conversations/{conversation_id}/messages", status_code=204,
+               responses=errors(404))
+async def truncate_conversation(
+    conversation_id: str,
+    db: Annotated[Database, Depends(database)],
+    owner: Annotated[Owner, Depends(chat_owner)],
+    keep: Annotated[int, Query(ge=0, description="How many of the first messages stay.")],
+) -> Response:
+    """Delete the messages after the first ``keep``: before regenerating a reply or
+    resending an edited message, so the conversation holds only the new version."""
+    await run_in_threadpool(
+        conversations.truncate, db, conversation_id, keep,
         org_id=owner.org_id, user_id=owner.user_id,
     )
     return Response(status_code=204)

@@ -1,4 +1,4 @@
-// The admin page: users and roles, keys (the secret shown once), plans, retention, usage by
+// The admin page: users, their roles and passwords, keys (the secret shown once), plans, retention, usage by
 // user, key or model (CSV too) and the audit log with its chain check, all via /admin/v1.
 "use strict";
 (() => {
@@ -15,6 +15,7 @@
           .then(() => notice(`${u.user_id} is now ${ev.target.value}.`))) },
         ["owner", "admin", "member", "service"].map((r) => el("option", { selected: r === u.role }, r)));
       return el("tr", {}, el("td", {}, u.user_id), el("td", {}, role), el("td", {}, u.plan || "(org's)"),
+        el("td", {}, u.has_password ? "set" : "none"),
         el("td", {}, el("button", { type: "button", class: "small", onclick: () =>
           guard(api(`/admin/v1/orgs/${org}/users/${encodeURIComponent(u.user_id)}/sessions`, { method: "DELETE" })
             .then((r) => notice(`${r.ended} session(s) ended.`))) }, `Sign ${u.user_id} out`)));
@@ -61,6 +62,19 @@
     guard(api(`/admin/v1/orgs/${org}/users`, { method: "POST", body: {
       user_id: document.getElementById("new-user").value.trim(), role: document.getElementById("new-role").value } }).then(users));
   });
+  const password = (method, body) => {
+    const user = document.getElementById("pw-user").value.trim();
+    return guard(api(`/admin/v1/orgs/${org}/users/${encodeURIComponent(user)}/password`, { method, body }).then(() => {
+      document.getElementById("pw-value").value = "";
+      notice(method === "PUT" ? `${user} has a new password.` : `${user} signs in with a key only.`);
+      return users();
+    }));
+  };
+  document.getElementById("password-set").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    password("PUT", { password: document.getElementById("pw-value").value });
+  });
+  document.getElementById("pw-clear").addEventListener("click", () => password("DELETE"));
   document.getElementById("key-add").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const name = document.getElementById("key-name").value.trim();
@@ -79,7 +93,7 @@
       conversation_retention_days: days("conv-days"), memory_retention_days: days("mem-days") } }).then(() => notice("Retention saved.")));
   });
   document.getElementById("group-by").addEventListener("change", () => guard(usage()));
-  document.getElementById("verify").addEventListener("click", () => guard(api("/admin/v1/audit/verify").then((v) => {
+  document.getElementById("verify")?.addEventListener("click", () => guard(api("/admin/v1/audit/verify").then((v) => {
     document.getElementById("verify-result").textContent = v.ok ? `The chain holds: ${v.length} entries, none changed.`
       : `Broken: ${v.problems.join("; ")}`;
   })));

@@ -12,6 +12,7 @@
   let conversationId = root.dataset.conversation || null;
   let turns = []; // [{role, content}] as sent to /v1/chat/completions
   let streaming = null; // the AbortController of the reply under way
+  let cut = null; // regenerate or edit: how many stored messages stay before the next reply
 
   // --- the conversation list ---------------------------------------------------------
   async function loadConversations() {
@@ -108,6 +109,7 @@
 
   function regenerate() {
     turns.pop();
+    cut = turns.length - 1; // the question goes too: the server stores it again with the resend
     log.querySelector(".msg.assistant:last-of-type")?.remove();
     reply();
   }
@@ -115,6 +117,7 @@
   function editFrom(index) {
     prompt.value = turns[index].content;
     turns = turns.slice(0, index);
+    cut = index;
     for (const node of [...log.children]) {
       if (Number(node.dataset.index) >= index || (node.dataset.index === undefined && indexOf(node) > index)) node.remove();
     }
@@ -137,6 +140,7 @@
     const metadata = { conversation: conversationId };
     if (incognito.checked) metadata.memory = "off";
     try {
+      if (cut !== null) await dropStoredTail();
       const response = await api("/v1/chat/completions", { method: "POST", raw: true, signal: streaming.signal,
         body: { model: model.value, stream: true, messages: turns, user: hearth.user || undefined, metadata } });
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -174,6 +178,17 @@
       streaming = null;
       setBusy(false);
       addRegenerate();
+    }
+  }
+
+  // The server only appends: the versions a regenerate or an edit replaces go first.
+  async function dropStoredTail() {
+    const keep = cut;
+    cut = null;
+    try {
+      await api(`/v1/conversations/${encodeURIComponent(conversationId)}/messages?keep=${keep}`, { method: "DELETE" });
+    } catch (e) {
+      if (e.status !== 404) throw e; // 404: nothing stored yet, nothing to drop
     }
   }
 
