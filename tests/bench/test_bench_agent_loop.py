@@ -27,7 +27,7 @@ def test_each_loop_starts_from_instructions_of_its_own_of_about_4000_tokens() ->
     # A prefix one loop left in the cache must not serve the other: they differ at once.
     assert chat[:60] != responses[:60]
     words = len(chat.split())
-    assert 2500 < words < 4000  # about 1.3 tokens a word for this text
+    assert 1600 < words < 2000  # about 2.2 tokens a word for this text (numbers, paths)
 
 
 def test_the_second_turn_goal_is_its_ttft_over_the_firsts() -> None:
