@@ -96,18 +96,20 @@ def _level(clients: int, total_tps: float, decode_tps: float | None, p95: float,
 
 def test_goals_compare_hearth_with_direct_at_one_client_and_the_peer_above() -> None:
     systems = {
-        "direct": SystemResult("direct", "", levels=[_level(1, 20.0, 20.0, 3.0)]),
+        "direct": SystemResult("direct", "", levels=[_level(1, 20.0, 20.0, 3.0, ttft=0.2)]),
         "peer": SystemResult("peer", "", levels=[_level(1, 19.0, 19.0, 3.2),
                                                  _level(4, 19.0, 19.0, 14.0)]),
-        "hearth": SystemResult("hearth", "", levels=[_level(1, 18.0, 18.0, 3.3),
+        "hearth": SystemResult("hearth", "", levels=[_level(1, 18.0, 18.0, 3.3, ttft=0.21),
                                                      _level(4, 38.0, 10.0, 16.0)]),
     }
     ratios, goals = bench.compare(systems, clients=(1, 4))
     assert ratios["hearth_vs_direct_1client_tps"] == pytest.approx(0.9)
+    assert ratios["hearth_vs_direct_1client_ttft"] == pytest.approx(1.05)
     assert ratios["hearth_vs_peer_tps_at_4"] == pytest.approx(2.0)
     assert ratios["hearth_vs_peer_p95_at_4"] == pytest.approx(16 / 14)
     assert [(g.ratio, g.met) for g in goals] == [
         ("hearth_vs_direct_1client_tps", False),  # 0.9 < 0.95
+        ("hearth_vs_direct_1client_ttft", True),  # 1.05 <= 1.1
         ("hearth_vs_peer_tps_at_4", True),
         ("hearth_vs_peer_p95_at_4", False),  # slower tail than the peer
     ]

@@ -105,3 +105,48 @@ def test_a_cache_outlives_a_request_for_something_else(engine: LlamaCppEngine) -
     answer(engine, [{"role": "user", "content": "Say yes."}], scope="acme")
     _, again = answer(engine, messages)
     assert again.cached_tokens == again.prompt_tokens - 1
+
+
+def answer_while_another_runs(engine: LlamaCppEngine, running: list[dict], running_scope: str,
+                              messages: list[dict], scope: str = "acme") -> Delta:
+    """``messages``' last delta, asked while ``running`` is still generating in the other slot."""
+    async def run() -> Delta:
+        started = asyncio.Event()
+
+        async def long_answer() -> None:
+            request = ChatRequest(messages=running, max_tokens=48, temperature=0,
+                                  cache_scope=running_scope)
+            async for _ in engine.chat(request):
+                started.set()
+
+        other = asyncio.create_task(long_answer())
+        await started.wait()
+        request = ChatRequest(messages=messages, max_tokens=4, temperature=0, cache_scope=scope)
+        async for delta in engine.chat(request):
+            last = delta
+        await other
+        return last
+    return asyncio.run(run())
+
+
+@pytest.mark.model
+def test_a_prompt_borrows_the_start_it_shares_with_a_running_sequence(
+        engine: LlamaCppEngine) -> None:
+    """Both slots are taken in turn, so the second prompt cannot use its own slot's cache: it
+    shares the system prompt's cells of the sequence running beside it instead."""
+    system_tokens = engine.count_tokens(SYSTEM["content"])
+    answer(engine, [{"role": "user", "content": "Say no."}])  # both slots hold something else
+    answer(engine, [{"role": "user", "content": "Say maybe."}])
+    done = answer_while_another_runs(engine, ask("Count to twenty."), "acme",
+                                     ask("Name a planet."))
+    assert done.cached_tokens >= system_tokens
+    assert done.cached_tokens < done.prompt_tokens
+
+
+@pytest.mark.model
+def test_a_running_sequence_of_another_org_lends_nothing(engine: LlamaCppEngine) -> None:
+    answer(engine, [{"role": "user", "content": "Say no."}], scope="globex")
+    answer(engine, [{"role": "user", "content": "Say maybe."}], scope="globex")
+    done = answer_while_another_runs(engine, ask("Count to thirty."), "globex",
+                                     ask("Name a moon."), scope="initech")
+    assert done.cached_tokens == 0

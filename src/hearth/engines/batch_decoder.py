@@ -16,6 +16,15 @@ recent caches live longest. The budget is the
 context itself: a slot never holds more than ``context_length`` tokens, running or kept, so
 kept caches can never starve running sequences of cells.
 
+A sequence also borrows from the other slots: where another slot's cache (kept, or of a
+sequence still running) holds a longer prefix of its prompt than its own slot does, those cells
+are shared into its slot (``llama_memory_seq_cp``, which in the unified KV cache only tags the
+cells with one more sequence: nothing is copied). Prompts that start alike (the chat template's
+system prompt, an org's shared instructions, the tools of an agent) then decode that start once,
+whichever slot each request lands in; llama-cpp-python's ``Llama`` reuses the same prefix of its
+last prompt, which is why its time to the first token read 0.27 s against hearth's 0.40 s on the
+engine benchmark before this.
+
 A slot's cache is offered only to sequences of the same ``cache_scope`` (the org): the tokens
 are the same however they were computed, so no answer could differ, but the time to the first
 token would tell one org that another had just sent the same prefix.
@@ -182,10 +191,16 @@ class BatchDecoder:
 
         slot = max(free, key=lambda s: (reuse(s), -self._kept[s].last_used))
         # At least the prompt's last token is decoded again: its logits give the first token.
-        cached = min(reuse(slot), len(seq.prompt) - 1)
+        limit = len(seq.prompt) - 1
+        kept = self._kept[slot]
+        cached = (min(_shared_prefix(kept.tokens, seq.prompt), limit)
+                  if kept.scope == seq.cache_scope else 0)
         if cached and not self._cut(slot, cached):
             cached = 0
-        if not cached:
+        borrowed, donor = self._best_donor(seq, slot, limit)
+        if borrowed > cached and self._borrow(donor, slot, borrowed):
+            cached = borrowed
+        elif not cached:
             llama_cpp.llama_memory_seq_rm(self._memory, slot, -1, -1)
         self._admitted += 1
         self._kept[slot] = _KeptCache(last_used=self._admitted)
@@ -193,6 +208,37 @@ class BatchDecoder:
         seq.fed = seq.prompt[:cached]
         seq.pending = seq.prompt[cached:]
         self._slots[slot] = seq
+
+    def _best_donor(self, seq: Sequence, slot: int, limit: int) -> tuple[int, int]:
+        """The longest prefix of ``seq``'s prompt (at most ``limit`` tokens) that another slot
+        of its scope holds, and that slot; (0, -1) when none holds any."""
+        best, donor = 0, -1
+        if not self._prefix_cache:
+            return best, donor
+        for other, running in enumerate(self._slots):
+            if other == slot:
+                continue
+            if running is not None:
+                tokens, scope = running.fed, running.cache_scope
+            else:
+                tokens, scope = self._kept[other].tokens, self._kept[other].scope
+            if scope != seq.cache_scope:
+                continue
+            shared = min(_shared_prefix(tokens, seq.prompt), limit)
+            if shared > best:
+                best, donor = shared, other
+        return best, donor
+
+    def _borrow(self, donor: int, slot: int, length: int) -> bool:
+        """Make ``slot`` hold exactly the first ``length`` cells of ``donor``; False (and an
+        empty slot) where the memory cannot share them (a sliding window has dropped some)."""
+        llama_cpp.llama_memory_seq_rm(self._memory, slot, -1, -1)
+        llama_cpp.llama_memory_seq_cp(self._memory, donor, slot, 0, length)
+        if (llama_cpp.llama_memory_seq_pos_min(self._memory, slot) == 0
+                and llama_cpp.llama_memory_seq_pos_max(self._memory, slot) == length - 1):
+            return True
+        llama_cpp.llama_memory_seq_rm(self._memory, slot, -1, -1)
+        return False
 
     def _cut(self, slot: int, keep: int) -> bool:
         """Drop the slot's cache from position ``keep`` on; False when what is left cannot be
