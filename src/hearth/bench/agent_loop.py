@@ -46,7 +46,7 @@ RESPONSES_GOAL = 0.95  # /v1/responses' tokens/s over Chat Completions' on the s
 def instructions(loop: str) -> str:
     """An agent's standing instructions, about 4,000 tokens: the same for every loop but for the
     loop's name at the start, so each loop does the same work and none finds another's prefix in
-    the cache (they share a few tokens, far under the half of a cache that is reused)."""
+    the cache (they share only the chat template's first few tokens)."""
     rules = "\n".join(
         f"{i}. Before you change src/module_{i}.py, read it whole, keep its public names, "
         f"and afterwards run tests/test_module_{i}.py." for i in range(1, RULES + 1))
