@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from hearth.memory.dates import parse_session_time
-from hearth.memory.extract import KINDS, MAX_CANDIDATES, Candidate, extract, is_chitchat
+from hearth.memory.extract import MAX_CANDIDATES, Candidate, extract, is_chitchat
+from hearth.store.memories import KINDS
 
 MONDAY = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
 LOCOMO = Path("/work/shared/data/locomo-dev")

@@ -20,9 +20,8 @@ from datetime import datetime
 
 from hearth.memory.dates import resolve_relative_dates, sentence_tense
 
-__all__ = ["Candidate", "KINDS", "MAX_CANDIDATES", "extract", "is_chitchat"]
+__all__ = ["Candidate", "MAX_CANDIDATES", "extract", "is_chitchat"]
 
-KINDS = ("profile", "preference", "relationship", "event", "plan", "instruction", "fact")
 MAX_CANDIDATES = 8
 # Sentences this short are merged into a neighbour instead of standing alone.
 _TINY_WORDS = 4
