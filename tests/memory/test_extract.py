@@ -194,9 +194,19 @@ def test_greetings_are_dropped_but_the_news_in_the_same_message_is_kept():
     assert not is_chitchat("Hey! I'm swamped with the kids & work.")
 
 
-def test_question_that_says_something_about_the_speaker_is_kept():
-    memory = one("Have you tried my lasagna recipe yet?")
-    assert memory.text == "Caroline asked: have you tried my lasagna recipe yet?"
+@pytest.mark.parametrize("text", ["Where do I live?", "What is my dog called?",
+                                  "Have you tried my lasagna recipe yet?"])
+def test_a_question_is_not_a_memory_even_about_the_speaker(text):
+    assert is_chitchat(text)
+    assert extract(text, speaker="Caroline", said_at=MONDAY) == []
+
+
+def test_statements_around_a_question_are_kept_without_it():
+    candidates = extract("I adopted a puppy last week. Do you remember my old dog? My sister "
+                         "still misses him a lot.", speaker="Caroline", said_at=MONDAY)
+    assert [c.text for c in candidates] == [
+        "Caroline adopted a puppy last week (week of 1 May 2023).",
+        "Caroline's sister still misses him a lot."]
 
 
 # --- answers carry their question -----------------------------------------------------------

@@ -66,16 +66,14 @@ class _Unit:
         return len(self.core.split())
 
 
-def _unit(sentence: str, *, speaker: str, names: tuple[str, ...], pet_context: str | None,
-          role: str) -> _Unit:
+def _unit(sentence: str, *, speaker: str, names: tuple[str, ...],
+          pet_context: str | None) -> _Unit:
+    """One statement, standalone: in the third person (or attributed), with its kind."""
     core = strip_social(sentence, names)
     remembered = REMEMBER.match(core)
-    if remembered and role == "statement":
+    if remembered:
         core = core[remembered.end():]
         core = core[0].upper() + core[1:]
-    if role == "question":
-        text = f"{speaker} asked: {lower_first(core)}"
-        return _Unit(core, text, "fact", 0.2)
     core_filled = fill_subject(core)
     keyed = keyed_fact(core_filled, pet_context)
     kind = keyed[0] if keyed else classify(core_filled)
@@ -166,12 +164,13 @@ def extract(text: str, *, speaker: str, said_at: datetime, previous: str | None 
             units.append(_answer_unit(sentence, question, speaker=speaker, names=names,
                                       pet_context=pet_context))
             continue
-        if role is None:
-            continue
         if role == "question":
-            answered = True  # they moved on; later statements are not answers
-        units.append(_unit(sentence, speaker=speaker, names=names, pet_context=pet_context,
-                           role=role))
+            # A question asks; it tells nothing ("Where do I live?" is what recall is for).
+            # They moved on, so later statements are not answers.
+            answered = True
+        if role != "statement":
+            continue
+        units.append(_unit(sentence, speaker=speaker, names=names, pet_context=pet_context))
     candidates = []
     for unit in _merge_small(units, speaker):
         resolved, event_at = resolve_relative_dates(unit.text, said_at)
@@ -195,8 +194,8 @@ def _answer_unit(sentence: str, question: str, *, speaker: str, names: tuple[str
     """A reply to the other party's question; quoted with it unless it stands on its own."""
     answer = answer_text(sentence, names) or sentence
     core = strip_social(sentence, names)
-    base = _unit(sentence, speaker=speaker, names=names, pet_context=pet_context,
-                 role="statement") if core else None
+    base = _unit(sentence, speaker=speaker, names=names,
+                 pet_context=pet_context) if core else None
     stands_alone = (
         base is not None
         and not base.text.startswith(f"{speaker} said:")

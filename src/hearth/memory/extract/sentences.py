@@ -153,24 +153,28 @@ def name_words(speaker: str, other: str | None) -> tuple[str, ...]:
 def is_chitchat(text: str) -> bool:
     """True when the message says nothing worth remembering on its own.
 
-    Greetings, thanks, reactions ("That's great!", "haha") and questions that state nothing
-    about the speaker are chit-chat. Judged on the text alone: a bare "Yes!" is chit-chat
+    Greetings, thanks, reactions ("That's great!", "haha") and questions are chit-chat: a
+    question asks, it does not tell. Judged on the text alone: a bare "Yes!" is chit-chat
     here, though ``extract`` keeps it when it answers a question.
     """
     return not any(
-        sentence_role(strip_social(s, ()), ()) is not None for s in split_sentences(normalise(text))
+        sentence_role(strip_social(s, ()), ()) == "statement"
+        for s in split_sentences(normalise(text))
     )
 
 
 def sentence_role(core: str, names: tuple[str, ...]) -> str | None:
-    """'statement', 'question' (worth keeping) or None (chit-chat)."""
+    """'statement' (worth keeping), 'question' or None (chit-chat).
+
+    Only a statement becomes a memory. 'question' is a question about the speaker ("Where do
+    I live?", "Have you tried my cake?"): after it, the speaker has moved on from answering
+    the other party. A question about the listener is None, like chit-chat.
+    """
     if not core:
         return None
     if core.rstrip().endswith("?"):
         if not _content_words(core, names):
             return None
-        # Only a question that says something about the speaker ("Have you tried my cake?")
-        # is kept; one about the listener lives on in the listener's answer.
         return "question" if FIRST_ANY.search(core) else None
     return "statement" if _content_words(core, names) else None
 
