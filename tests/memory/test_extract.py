@@ -333,3 +333,23 @@ def test_every_locomo_evidence_turn_yields_a_memory():
     report = locomo_report(LOCOMO)
     print("\nLoCoMo extraction:", {k: round(v, 3) for k, v in report.items()})
     assert report["evidence_coverage"] >= 0.97
+
+
+# --- one fact per memory ----------------------------------------------------------------------
+
+
+def test_and_i_starting_a_clause_of_its_own_makes_two_memories_each_with_its_key():
+    candidates = extract("I moved to Tromsø last spring and I work as a marine biologist.",
+                         speaker="Ingrid", said_at=MONDAY)
+    assert [(c.text, c.subject, c.value) for c in candidates] == [
+        ("Ingrid moved to Tromsø last spring (spring 2022).", "lives_in", "Tromsø"),
+        ("Ingrid works as a marine biologist.", "works_as", "marine biologist"),
+    ]
+
+
+@pytest.mark.parametrize("text", [
+    "Yesterday my husband and I went hiking in the hills near the lake.",
+    "I love it and I mean it.",
+])
+def test_a_compound_subject_or_a_short_clause_is_not_cut(text):
+    assert len(extract(text, speaker="Caroline", said_at=MONDAY)) == 1

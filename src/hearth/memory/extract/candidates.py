@@ -13,6 +13,7 @@ from hearth.memory.extract.facts import PET_CANONICAL, PET_MENTION, keyed_fact
 from hearth.memory.extract.sentences import (
     TINY_WORDS,
     answer_text,
+    clauses,
     last_question,
     name_words,
     normalise,
@@ -151,7 +152,7 @@ def extract(text: str, *, speaker: str, said_at: datetime, previous: str | None 
     units: list[_Unit] = []
     pet_context: str | None = None
     answered = question is None  # until the first statement, a reply answers the question
-    for sentence in sentences:
+    for sentence in (clause for whole in sentences for clause in clauses(whole)):
         core = strip_social(sentence, names)
         role = sentence_role(core, names)
         pet = PET_MENTION.search(core)

@@ -86,6 +86,15 @@ _ABBREVIATION_END = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|vs|etc|e\.g|i\.e|app
 FIRST_ANY = re.compile(r"\b(?:I|i(?=['\s])|me|my|mine|myself|we|us|our|ours|ourselves)\b", re.I)
 
 
+# "My husband and I go": a compound subject keeps the plural verb.
+COMPOUND_BEFORE = re.compile(
+    r"(?:\b(?i:my|his|her|their|your|our|the)\s+[\w-]+|\b[A-Z][a-z]+|\b(?:he|she|they|"
+    r"you))\s+(?:and|or)\s+$")
+# "…, and I work as …": where "and" starts a clause with its own "I", a new fact starts.
+_AND_I = re.compile(r",?\s+and\s+(?=I(?:'m|'ve|'ll|'d)?\s)")
+_CLAUSE_WORDS = 3  # both sides of a cut have at least this many words
+
+
 def split_sentences(text: str) -> list[str]:
     pieces = [p.strip() for p in _SENTENCE_BREAK.split(text) if p and p.strip()]
     merged: list[str] = []
@@ -95,6 +104,23 @@ def split_sentences(text: str) -> list[str]:
         else:
             merged.append(piece)
     return merged
+
+
+def clauses(sentence: str) -> list[str]:
+    """The sentence cut before each "and I" that starts a clause of its own: "I moved to
+    Tromsø and I work as a biologist" holds two facts, and a memory holds one. A compound
+    subject ("Yesterday my husband and I went …") and short sides stay whole."""
+    pieces: list[str] = []
+    start = 0
+    for match in _AND_I.finditer(sentence):
+        before, after = sentence[start:match.start()], sentence[match.end():]
+        if (len(before.split()) < _CLAUSE_WORDS or len(after.split()) < _CLAUSE_WORDS
+                or COMPOUND_BEFORE.search(sentence, max(0, match.end() - 40), match.end())):
+            continue
+        pieces.append(before.strip().rstrip(",;") + ".")
+        start = match.end()
+    pieces.append(sentence[start:].strip())
+    return pieces
 
 
 def normalise(text: str) -> str:

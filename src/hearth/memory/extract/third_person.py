@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from hearth.memory.extract.sentences import SOCIAL_WORDS, TOKEN
+from hearth.memory.extract.sentences import COMPOUND_BEFORE, SOCIAL_WORDS, TOKEN
 
 # Sentence openers that are never names, so "said: it was …" may start in lower case.
 _LOWER_OK = frozenset("""
@@ -62,10 +62,6 @@ sang rode fell became chose forgot grew knew led slept spoke stood threw underst
 said sat laid meant fed fought hid hung lit overcame rang rose shot shook sank slid spun stole
 stuck struck swore swept swung tore wept broke forgave froze drew drank dug dealt
 """.split())
-# "My husband and I go": a compound subject keeps the plural verb.
-_COMPOUND_BEFORE = re.compile(
-    r"(?:\b(?i:my|his|her|their|your|our|the)\s+[\w-]+|\b[A-Z][a-z]+|\b(?:he|she|they|"
-    r"you))\s+(?:and|or)\s+$")
 _I_FORMS = re.compile(r"\b[Ii](?:['\u2019](m|ve|ll|d))?\b(?!\.)")
 _ME = re.compile(r"\b(?:me|Me)\b(?!-)")
 _MY = re.compile(r"\b(?:my|My|mine|Mine)\b")
@@ -107,7 +103,7 @@ def _rewrite_i(sentence: str, name: str) -> str:
         out.append(sentence[position:match.start()])
         position = match.end()
         contraction = match.group(1)
-        compound = _COMPOUND_BEFORE.search(
+        compound = COMPOUND_BEFORE.search(
             sentence, max(0, match.start() - 40), match.start()) is not None
         if contraction == "m":
             out.append(f"{name} is" if not compound else f"{name} are")
