@@ -48,8 +48,9 @@ def test_the_memories_are_introduced_as_about_the_user_in_this_chat_by_name() ->
     for profile, recalled in (([memory(1, "Ingrid lives in Reykjavik.", "profile")], []),
                               ([], [RecalledMemory(memory(2, "Ingrid went hiking."), 0.5)])):
         section = system_prompt(profile, recalled, user="Ingrid")[len(BOUNDARIES):]
-        assert section.startswith("\n\nWhat you know about the user you are talking to "
-                                  "(Ingrid); when they ask about themselves, say \"you\":\n")
+        assert section.startswith(
+            "\n\nWhat you know about the user you are talking to (Ingrid); these notes are about "
+            "Ingrid, so answer Ingrid's questions about Ingrid with \"you\":\n")
 
 
 def test_recalled_memories_are_grouped_under_their_day_oldest_day_first() -> None:

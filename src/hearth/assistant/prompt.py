@@ -22,13 +22,15 @@ def memory_section(profile: list[MemoryRecord], recalled: list[RecalledMemory],
                    user: str) -> str:
     """What hearth knows about ``user``, said to be about the person in this chat: the memories
     name the user in the third person, and a small model told only "memories" answered a
-    question about the user as if it were the user ("I live in Tromsø")."""
+    question about the user as if it were the user ("I live in Tromsø"). With this header the
+    0.5B model answered "You live in Tromsø." (one hand-run of issue 22's example; the answer
+    benchmark is what should judge the wording)."""
     shown = {m.id for m in profile}
     memories = [hit.memory for hit in recalled if hit.memory.id not in shown]
     if not profile and not memories:
         return ""
-    lines = [f"What you know about the user you are talking to ({user}); when they ask "
-             "about themselves, say \"you\":"]
+    lines = [f"What you know about the user you are talking to ({user}); these notes are "
+             f"about {user}, so answer {user}'s questions about {user} with \"you\":"]
     lines += [f"- {m.text}" for m in profile]
     if memories:
         lines.append("Memories that may be relevant to this message, under the day each "
