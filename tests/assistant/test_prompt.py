@@ -27,19 +27,30 @@ def test_the_rules_forbid_manipulation_dependence_and_paid_placement() -> None:
 
 
 def test_every_assembled_prompt_starts_with_the_rules_even_with_no_memories() -> None:
-    assert system_prompt([], []) == BOUNDARIES
+    assert system_prompt([], [], user="Ingrid") == BOUNDARIES
     prompt = system_prompt([memory(1, "Ingrid lives in Reykjavik.", "profile")],
-                           [RecalledMemory(memory(2, "Ingrid went hiking."), 0.5)])
+                           [RecalledMemory(memory(2, "Ingrid went hiking."), 0.5)],
+                           user="Ingrid")
     assert prompt.startswith(BOUNDARIES)
 
 
 def test_profile_and_recalled_memories_are_rendered_with_dates_and_not_twice() -> None:
     home = memory(1, "Ingrid lives in Reykjavik.", "profile")
     hike = memory(2, "Ingrid went hiking (7 May 2023).")
-    prompt = system_prompt([home], [RecalledMemory(home, 0.9), RecalledMemory(hike, 0.5)])
-    assert "About this user:\n- Ingrid lives in Reykjavik." in prompt
+    prompt = system_prompt([home], [RecalledMemory(home, 0.9), RecalledMemory(hike, 0.5)],
+                           user="Ingrid")
+    assert "\n- Ingrid lives in Reykjavik.\n" in prompt
     assert "\n7 May 2023:\nIngrid went hiking (7 May 2023)." in prompt
     assert prompt.count("Reykjavik") == 1
+
+
+def test_the_memories_are_introduced_as_about_the_user_in_this_chat_by_name() -> None:
+    for profile, recalled in (([memory(1, "Ingrid lives in Reykjavik.", "profile")], []),
+                              ([], [RecalledMemory(memory(2, "Ingrid went hiking."), 0.5)])):
+        section = system_prompt(profile, recalled, user="Ingrid")[len(BOUNDARIES):]
+        assert section.startswith(
+            "\n\nWhat you know about the user you are talking to (Ingrid); these notes are about "
+            "Ingrid, so answer Ingrid's questions about Ingrid with \"you\":\n")
 
 
 def test_recalled_memories_are_grouped_under_their_day_oldest_day_first() -> None:
@@ -47,7 +58,8 @@ def test_recalled_memories_are_grouped_under_their_day_oldest_day_first() -> Non
     hike = memory(2, "Ingrid went hiking.")
     earlier = replace(memory(3, "Ingrid moved to Reykjavik."),
                       observed_at=datetime(2023, 4, 2, 9, tzinfo=UTC))
-    prompt = system_prompt([], [RecalledMemory(m, 0.5) for m in (swim, earlier, hike)])
+    prompt = system_prompt([], [RecalledMemory(m, 0.5) for m in (swim, earlier, hike)],
+                           user="Ingrid")
     assert prompt.endswith("\n2 Apr 2023:\nIngrid moved to Reykjavik.\n"
                            "7 May 2023:\nIngrid swam in the lake.\nIngrid went hiking.")
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +22,19 @@ import pytest
 from typer.testing import CliRunner
 
 from hearth.bench import memory as bench
+from hearth.bench import memory_scale as scale
+from hearth.bench import memory_scoring as scoring
 from hearth.bench.baselines import BM25Baseline, MiniLMBaseline, render_turn
 from hearth.bench.locomo import (
+    Conversation,
     DatasetError,
     Turn,
     load_dataset,
     parse_evidence,
     parse_time,
 )
-from hearth.bench.memory import BaselineSystem, Hit, ServiceSystem
+from hearth.bench.memory_scoring import Hit
+from hearth.bench.memory_systems import BaselineSystem, ServiceSystem
 from hearth.store.memories import Owner, SourceRef
 
 TINY = {
@@ -126,12 +130,12 @@ def hits(*sources: str | tuple[str, ...]) -> list[Hit]:
 
 def test_recall_is_the_share_of_evidence_found_in_the_provenance() -> None:
     ranked = hits("D1:1", ("D1:4", "D2:2"), "D3:3")
-    assert bench.recall_of(ranked, ["D2:2"]) == 1.0
-    assert bench.recall_of(ranked, ["D2:2", "D9:9"]) == 0.5
-    assert bench.recall_of(ranked[:1], ["D2:2", "D1:1", "D9:9", "D9:8"]) == 0.25
-    assert bench.recall_of([], ["D1:1"]) == 0.0
+    assert scoring.recall_of(ranked, ["D2:2"]) == 1.0
+    assert scoring.recall_of(ranked, ["D2:2", "D9:9"]) == 0.5
+    assert scoring.recall_of(ranked[:1], ["D2:2", "D1:1", "D9:9", "D9:8"]) == 0.25
+    assert scoring.recall_of([], ["D1:1"]) == 0.0
     with pytest.raises(ValueError):
-        bench.recall_of(ranked, [])
+        scoring.recall_of(ranked, [])
 
 
 def test_budget_takes_hits_in_rank_order_skipping_those_that_would_overflow() -> None:
@@ -141,13 +145,13 @@ def test_budget_takes_hits_in_rank_order_skipping_those_that_would_overflow() ->
     def words(text: str) -> int:
         return len(text.split())
 
-    taken, used = bench.within_budget(ranked, 6, words)
+    taken, used = scoring.within_budget(ranked, 6, words)
     # "c" would make 9 > 6 and is skipped; "d" still fits, as production's recall takes it.
     assert [h.sources for h in taken] == [("a",), ("b",), ("d",)]
     assert used == 6
-    assert bench.within_budget(ranked, 10, words)[1] == 10
-    assert bench.within_budget(ranked, 2, words) == ([ranked[1]], 2)
-    assert bench.within_budget(ranked, 0, words) == ([], 0)
+    assert scoring.within_budget(ranked, 10, words)[1] == 10
+    assert scoring.within_budget(ranked, 2, words) == ([ranked[1]], 2)
+    assert scoring.within_budget(ranked, 0, words) == ([], 0)
 
 
 def test_budget_counts_a_heading_once_for_all_the_hits_under_it() -> None:
@@ -157,20 +161,20 @@ def test_budget_counts_a_heading_once_for_all_the_hits_under_it() -> None:
     def words(text: str) -> int:
         return len(text.split())
 
-    taken, used = bench.within_budget(ranked, 10, words)
+    taken, used = scoring.within_budget(ranked, 10, words)
     # 2 + 2 ("7 May:"), 1 + 2 ("8 May:"), 2 (under "7 May:" again); "d" would make 12 > 10.
     assert [h.sources for h in taken] == [("a",), ("b",), ("c",)]
     assert used == 9
 
 
 def test_figures_are_averaged_over_questions_overall_and_per_category() -> None:
-    def result(category: int, at10: float) -> bench.QuestionResult:
-        return bench.QuestionResult("c", "q", category, 1, {5: 0.0, 10: at10}, 1.0, 3, 30,
+    def result(category: int, at10: float) -> scoring.QuestionResult:
+        return scoring.QuestionResult("c", "q", category, 1, {5: 0.0, 10: at10}, 1.0, 3, 30,
                                     0.002)
 
-    run = bench.SystemRun("x", ingest_s=[0.001, 0.003],
+    run = scoring.SystemRun("x", ingest_s=[0.001, 0.003],
                           questions=[result(1, 1.0), result(1, 0.0), result(4, 0.5)])
-    summary = bench.summarise(run)
+    summary = scoring.summarise(run)
     at10 = summary["recall"]["recall_at_10"]
     assert at10["overall"] == pytest.approx(0.5)
     assert at10["multi-hop"] == pytest.approx(0.5)
@@ -183,7 +187,7 @@ def test_figures_are_averaged_over_questions_overall_and_per_category() -> None:
 
 
 def test_the_minilm_token_counter_counts_wordpieces_without_special_tokens() -> None:
-    count = bench.MiniLMTokens()
+    count = scoring.MiniLMTokens()
     assert count("hello world") == 2
     assert count("word " * 600) == 600  # not cut at the model's 256-token window
 
@@ -217,7 +221,7 @@ def test_minilm_ranks_the_turn_with_the_same_meaning_first() -> None:
 
 def test_baselines_render_turns_with_their_speaker() -> None:
     system = BaselineSystem(BM25Baseline())
-    conversation = bench.Conversation("c", ("Ana", "Bo"), tuple(TURNS), ())
+    conversation = Conversation("c", ("Ana", "Bo"), tuple(TURNS), ())
     system.ingest(conversation)
     [hit] = system.search(conversation, "motorbike", 5)
     assert hit == Hit(("D1:2",), render_turn(TURNS[1]))
@@ -291,7 +295,7 @@ def test_hearth_stores_each_turn_as_a_message_of_its_sessions_conversation(
         dataset: Path, tmp_path: Path) -> None:
     """Production's memories cite stored messages (recall reads where they sit), so the
     benchmark stores turns as messages too: one conversation per session, in order."""
-    from hearth.bench.memory import hearth_system
+    from hearth.bench.memory_systems import hearth_system
     from hearth.store import conversations
     from hearth.store import memories as store
 
@@ -407,7 +411,7 @@ class StoreBackedService:
 
 
 def test_synthetic_memories_are_distinct_and_unit_length() -> None:
-    memories = bench.build_synthetic(50, fake_embed, seed=3)
+    memories = scale.build_synthetic(50, fake_embed, seed=3)
     texts = [memories.text(i) for i in range(len(memories))]
     assert len(set(texts)) == len(texts) >= 50
     vectors = memories.vectors(np.arange(10), np.random.default_rng(0))
@@ -415,7 +419,7 @@ def test_synthetic_memories_are_distinct_and_unit_length() -> None:
 
 
 def test_scale_mode_stores_every_user_and_times_recall() -> None:
-    report = bench.run_scale([40], users=3, queries=5, service_factory=StoreBackedService,
+    report = scale.run_scale([40], users=3, queries=5, service_factory=StoreBackedService,
                              embed=fake_embed)
     [level] = report["levels"]
     assert (level["memories_per_user"], level["total_memories"]) == (40, 120)
@@ -435,17 +439,17 @@ def test_bulk_written_memories_are_what_the_store_reads_and_searches(tmp_path: P
     db = Database(f"sqlite:///{tmp_path / 'scale.db'}")
     db.migrate()
     try:
-        synthetic = bench.build_synthetic(30, fake_embed, seed=5)
+        synthetic = scale.build_synthetic(30, fake_embed, seed=5)
         rng = np.random.default_rng(1)
         start = datetime(2023, 1, 1, tzinfo=UTC)
         alice, bob = Owner("bench", "alice"), Owner("bench", "bob")
-        stored = bench.store_synthetic(db, alice, synthetic, 30, rng, start)
-        bench.store_synthetic(db, bob, synthetic, 20, rng, start)
+        stored = scale.store_synthetic(db, alice, synthetic, 30, rng, start)
+        scale.store_synthetic(db, bob, synthetic, 20, rng, start)
         assert store.count_memories(db, alice) == 30
         assert store.count_memories(db, bob) == 20
         [newest] = store.list_memories(db, alice, limit=1)
         assert newest.sources[0].ref == "synthetic:29"
-        assert newest.observed_at == start + bench.timedelta(minutes=29)
+        assert newest.observed_at == start + timedelta(minutes=29)
         found = store.fulltext_search(db, alice, newest.text, limit=5)
         assert newest.id in [i for i, _ in found]
         nearest = store.vector_search(db, alice, fake_embed([newest.text])[0], limit=30)

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from hearth.memory.dates import parse_session_time
-from hearth.memory.extract import KINDS, MAX_CANDIDATES, Candidate, extract, is_chitchat
+from hearth.memory.extract import MAX_CANDIDATES, Candidate, extract, is_chitchat
+from hearth.store.memories import KINDS
 
 MONDAY = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
 LOCOMO = Path("/work/shared/data/locomo-dev")
@@ -193,9 +194,19 @@ def test_greetings_are_dropped_but_the_news_in_the_same_message_is_kept():
     assert not is_chitchat("Hey! I'm swamped with the kids & work.")
 
 
-def test_question_that_says_something_about_the_speaker_is_kept():
-    memory = one("Have you tried my lasagna recipe yet?")
-    assert memory.text == "Caroline asked: have you tried my lasagna recipe yet?"
+@pytest.mark.parametrize("text", ["Where do I live?", "What is my dog called?",
+                                  "Have you tried my lasagna recipe yet?"])
+def test_a_question_is_not_a_memory_even_about_the_speaker(text):
+    assert is_chitchat(text)
+    assert extract(text, speaker="Caroline", said_at=MONDAY) == []
+
+
+def test_statements_around_a_question_are_kept_without_it():
+    candidates = extract("I adopted a puppy last week. Do you remember my old dog? My sister "
+                         "still misses him a lot.", speaker="Caroline", said_at=MONDAY)
+    assert [c.text for c in candidates] == [
+        "Caroline adopted a puppy last week (week of 1 May 2023).",
+        "Caroline's sister still misses him a lot."]
 
 
 # --- answers carry their question -----------------------------------------------------------
@@ -322,3 +333,23 @@ def test_every_locomo_evidence_turn_yields_a_memory():
     report = locomo_report(LOCOMO)
     print("\nLoCoMo extraction:", {k: round(v, 3) for k, v in report.items()})
     assert report["evidence_coverage"] >= 0.97
+
+
+# --- one fact per memory ----------------------------------------------------------------------
+
+
+def test_and_i_starting_a_clause_of_its_own_makes_two_memories_each_with_its_key():
+    candidates = extract("I moved to Tromsø last spring and I work as a marine biologist.",
+                         speaker="Ingrid", said_at=MONDAY)
+    assert [(c.text, c.subject, c.value) for c in candidates] == [
+        ("Ingrid moved to Tromsø last spring (spring 2022).", "lives_in", "Tromsø"),
+        ("Ingrid works as a marine biologist.", "works_as", "marine biologist"),
+    ]
+
+
+@pytest.mark.parametrize("text", [
+    "Yesterday my husband and I went hiking in the hills near the lake.",
+    "I love it and I mean it.",
+])
+def test_a_compound_subject_or_a_short_clause_is_not_cut(text):
+    assert len(extract(text, speaker="Caroline", said_at=MONDAY)) == 1

@@ -18,20 +18,29 @@ Rules you always keep:
 - Memories can be outdated or wrong: when one matters, say what you remember and let the user correct it."""
 
 
-def memory_section(profile: list[MemoryRecord], recalled: list[RecalledMemory]) -> str:
-    parts = []
-    if profile:
-        parts.append("About this user:\n" + "\n".join(f"- {m.text}" for m in profile))
+def memory_section(profile: list[MemoryRecord], recalled: list[RecalledMemory],
+                   user: str) -> str:
+    """What hearth knows about ``user``, said to be about the person in this chat: the memories
+    name the user in the third person, and a small model told only "memories" answered a
+    question about the user as if it were the user ("I live in Tromsø"). With this header the
+    0.5B model answered "You live in Tromsø." (one hand-run of issue 22's example; the answer
+    benchmark is what should judge the wording)."""
     shown = {m.id for m in profile}
     memories = [hit.memory for hit in recalled if hit.memory.id not in shown]
+    if not profile and not memories:
+        return ""
+    lines = [f"What you know about the user you are talking to ({user}); these notes are "
+             f"about {user}, so answer {user}'s questions about {user} with \"you\":"]
+    lines += [f"- {m.text}" for m in profile]
     if memories:
-        parts.append("Memories that may be relevant to this message, under the day each "
+        lines.append("Memories that may be relevant to this message, under the day each "
                      "happened:\n" + render_memories(memories))
-    return "\n\n".join(parts)
+    return "\n".join(lines)
 
 
-def system_prompt(profile: list[MemoryRecord], recalled: list[RecalledMemory]) -> str:
-    section = memory_section(profile, recalled)
+def system_prompt(profile: list[MemoryRecord], recalled: list[RecalledMemory], *,
+                  user: str) -> str:
+    section = memory_section(profile, recalled, user)
     return BOUNDARIES + (f"\n\n{section}" if section else "")
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from starlette.concurrency import run_in_threadpool
 
 from hearth.assistant.prompt import system_prompt, with_system_prompt
+from hearth.assistant.user_name import user_name
 from hearth.engines.base import ChatRequest, Delta, Engine
 from hearth.memory.service import MemoryService
 from hearth.memory.worker import MemoryWorker, job_payload
@@ -95,7 +96,7 @@ class Assistant:
         assert self.memory is not None
         recalled = self.memory.recall(owner, said, limit=8, token_budget=600)
         profile = memory_store.profile_memories(self.db, owner, limit=8)
-        prompt = system_prompt(profile, recalled)
+        prompt = system_prompt(profile, recalled, user=user_name(owner))
         used = list(dict.fromkeys([m.id for m in profile] + [hit.memory.id for hit in recalled]))
         return replace(request, messages=with_system_prompt(request.messages, prompt)), used
 
@@ -103,7 +104,7 @@ class Assistant:
                           conversation_id: str | None, message_ids: list[int]) -> None:
         user_ids = [i for i, m in zip(message_ids, request.messages[-len(message_ids):])
                     if m.get("role") == "user"] if message_ids else []
-        payload = job_payload(text=said, speaker=owner.user_id, said_at=datetime.now(UTC),
+        payload = job_payload(text=said, speaker=user_name(owner), said_at=datetime.now(UTC),
                               message_id=user_ids[-1] if user_ids else None,
                               conversation_id=conversation_id,
                               previous=_previous_assistant_text(request.messages))

@@ -201,7 +201,8 @@ def goals_table(report: dict[str, Any], title: str, digits: int = 2) -> Table:
 
 
 # --- hearth bench memory ---------------------------------------------------------------------
-# The memory benchmark's command and tables; the measuring lives in hearth.bench.memory.
+# The memory benchmark's command and tables; the measuring lives in hearth.bench.memory (and
+# memory_scale for --scale).
 
 
 @app.command("memory")
@@ -223,6 +224,7 @@ def memory_command(
     per category, plus ingest and recall latency. With --scale: recall p50/p95 at each N.
     """
     from hearth.bench import memory as memory_bench
+    from hearth.bench import memory_scale
     from hearth.bench.locomo import load_dataset
 
     if (dataset is None) == (scale is None):
@@ -232,7 +234,7 @@ def memory_command(
     with one_line_errors():
         if scale is not None:
             levels = parse_scale(scale)
-            report = memory_bench.run_scale(levels, log=log)
+            report = memory_scale.run_scale(levels, log=log)
             console.print(memory_scale_table(report))
             default = Path("benchmarks/results/memory-scale.json")
         else:

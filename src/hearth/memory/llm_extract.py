@@ -23,8 +23,9 @@ from typing import Any
 from hearth.config import Settings
 from hearth.engines.base import ChatRequest, Engine
 from hearth.memory.dates import resolve_relative_dates
-from hearth.memory.extract import KINDS, MAX_CANDIDATES, Candidate, extract
+from hearth.memory.extract import MAX_CANDIDATES, Candidate, extract
 from hearth.memory.service import Extractor
+from hearth.store.memories import KINDS
 
 log = logging.getLogger(__name__)
 

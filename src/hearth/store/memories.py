@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ from hearth.store.owner import Owner
 from hearth.store.search import IndexEntry, SearchIndex, question_words
 from hearth.store.tables import Memory, MemoryJob, MemorySource, utcnow
 
+# What a memory can be (DESIGN.md, Memory): the one list that extraction and the API use.
 KINDS = ("profile", "preference", "relationship", "event", "plan", "instruction", "fact")
 
 # From this many memories of one owner on, a full-text search leaves out stop words ("what",
@@ -83,26 +85,18 @@ def _owned(statement: Any, owner: Owner) -> Any:
     return statement.where(Memory.org_id == owner.org_id, Memory.user_id == owner.user_id)
 
 
-def _record(row: Memory, sources: Iterable[SourceRef] = ()) -> MemoryRecord:
-    """A plain view of a memory loaded as an ORM object."""
-    return MemoryRecord(
-        id=row.id, org_id=row.org_id, user_id=row.user_id, kind=row.kind, text=row.text,
-        subject=row.subject, observed_at=row.observed_at, valid_from=row.valid_from,
-        valid_to=row.valid_to,
-        importance=row.importance, pinned=row.pinned, superseded_by=row.superseded_by,
-        created_at=row.created_at, updated_at=row.updated_at, sources=tuple(sources),
-    )
-
-
 # ``get_many`` in plain SQL: recall reads a hundred memories per question, and SQLAlchemy's
 # per-value result processing was a third of its time (100 of 100,000 memories: 9.5 ms,
 # 5.9 ms in plain SQL). The primary key finds the rows and the owner only checks them:
 # compared as ``org_id || ''``, the owner cannot be looked up in its index, which SQLite would
 # otherwise prefer to an id list and read every one of the owner's rows through (30 ms
 # instead of 0.6 ms for 100 ids among 100,000 memories).
+_RECORD_COLUMNS = ("id", "org_id", "user_id", "kind", "text", "subject", "observed_at",
+                   "valid_from", "valid_to", "importance", "pinned", "superseded_by",
+                   "created_at", "updated_at")
+_record_values = attrgetter(*_RECORD_COLUMNS)
 _MANY_MEMORIES = sql_text(
-    "SELECT id, org_id, user_id, kind, text, subject, observed_at, valid_from, valid_to, "
-    "importance, pinned, superseded_by, created_at, updated_at FROM memories "
+    f"SELECT {', '.join(_RECORD_COLUMNS)} FROM memories "
     "WHERE id IN :ids AND org_id || '' = :org AND user_id || '' = :user",
 ).bindparams(bindparam("ids", expanding=True))
 _SOURCES_OF = sql_text(
@@ -120,10 +114,12 @@ def _utc(value: datetime | str | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def _plain_record(row: Row[Any], sources: Iterable[SourceRef]) -> MemoryRecord:
-    """A ``MemoryRecord`` from a row of ``_MANY_MEMORIES``."""
+def _record(row: Memory | Row[Any], sources: Iterable[SourceRef] = ()) -> MemoryRecord:
+    """A plain view of a memory, from an ORM object or a row of ``_MANY_MEMORIES``; times
+    come out as aware UTC either way."""
     (memory_id, org_id, user_id, kind, text, subject, observed_at, valid_from, valid_to,
-     importance, pinned, superseded_by, created_at, updated_at) = row
+     importance, pinned, superseded_by, created_at, updated_at) = (
+        row if isinstance(row, Row) else _record_values(row))
     return MemoryRecord(
         id=memory_id, org_id=org_id, user_id=user_id, kind=kind, text=text, subject=subject,
         observed_at=_utc(observed_at), valid_from=_utc(valid_from), valid_to=_utc(valid_to),
@@ -410,7 +406,7 @@ def get_many_in(session: Session, owner: Owner, ids: Sequence[int]) -> list[Memo
     parameters = {"ids": list(ids), "org": owner.org_id, "user": owner.user_id}
     rows = {r[0]: r for r in session.execute(_MANY_MEMORIES, parameters)}
     sources = _sources_of(session, list(rows))
-    return [_plain_record(rows[i], sources[i]) for i in ids if i in rows]
+    return [_record(rows[i], sources[i]) for i in ids if i in rows]
 
 
 def list_memories(db: Database, owner: Owner, *, include_superseded: bool = False,
