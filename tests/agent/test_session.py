@@ -10,7 +10,7 @@ from hearth.agent.events import Event
 from hearth.agent.git import GitWorkspace
 from hearth.agent.model import ModelTurn, ToolRequest
 from hearth.agent.session import MAX_FORMAT_ERRORS, MAX_REPEATS, Limits, Session
-from tests.agent.fakes import ContextFull, FolderTools, ScriptedModel, call
+from agent_fakes import ContextFull, FolderTools, ScriptedModel, call
 
 
 def session(tmp_path: Path, model: ScriptedModel, **options) -> tuple[Session, list[Event]]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from hearth.cli import admin, bench, chat, memory, models, serve
+from hearth.cli import admin, bench, chat, code, memory, models, serve
 
 app = typer.Typer(
     name="hearth",
-    help="Self-hosted AI on open-weight models: serve, chat, memories, models, admin, bench.",
+    help="Self-hosted AI on open-weight models: serve, chat, code, memories, models, admin, bench.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -18,3 +18,4 @@ app.add_typer(models.app, name="models")
 app.add_typer(bench.app, name="bench")
 app.add_typer(memory.app, name="memory")
 app.add_typer(admin.app, name="admin")
+app.add_typer(code.app, name="code")
