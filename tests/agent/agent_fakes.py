@@ -38,6 +38,7 @@ class Proposal:
     kind: str
     summary: str
     diff: str | None = None
+    command: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class FolderTools:
         if name == "write":
             return Proposal("edit", f"edit {args['path']}", f"+{args['content']}")
         if name == "run":
-            return Proposal("command", f"run: {args['command']}")
+            return Proposal("command", f"run: {args['command']}", command=args["command"])
         return Proposal("read", name)
 
     def call(self, name: str, arguments: str) -> Observation:

@@ -70,6 +70,11 @@ class GitWorkspace:
         """Everything the session changed, as one unified diff."""
         return self._git("diff", self.start, self.snapshot())
 
+    def changed_since(self, before: str) -> tuple[str, ...]:
+        """Files that differ between the snapshot ``before`` and the work tree now."""
+        names = self._git("diff", "--name-only", "-z", before, self.snapshot())
+        return tuple(name for name in names.split("\0") if name)
+
     def record(self, files: tuple[str, ...], before: str, *, commit_message: str | None) -> Change:
         """Note a change that was applied; commit its files when asked."""
         commit = None

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from hearth.agent.approval import ApprovalPolicy, Ask, needs_approval
 from hearth.agent.events import Emit, Event
 from hearth.agent.git import GitWorkspace
+from hearth.agent.memory import REMEMBER_TOOL, CodingMemory, MemoryUnavailable
 from hearth.agent.model import ContextFull, Model, ModelTurn, ToolRequest, arguments_of
 
 MAX_FORMAT_ERRORS = 3
@@ -85,6 +86,7 @@ class Session:
     git: GitWorkspace | None = None
     commit: bool = False
     on_step: Callable[[Session], None] = lambda _session: None
+    memory: CodingMemory | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
     changed: list[str] = field(default_factory=list)
@@ -125,13 +127,19 @@ class Session:
                 summary = (arguments_of(call) or {}).get("summary") or turn.content or ""
                 self._answer(call, "Finished.")
                 return self._end("done", str(summary), step)
+            if call.name == "remember":
+                self._remember(call)
+                continue
             if not self._act(call):
                 return self._end("repeating", "The model kept repeating the same action with "
                                  "the same result.", step)
             self.on_step(self)
 
+    def _all_tools(self) -> list[dict[str, Any]]:
+        return [*self.tools.specs(), FINISH_TOOL, *([REMEMBER_TOOL] if self.memory else [])]
+
     def _ask_model(self, step: int) -> ModelTurn | None:
-        tools = [*self.tools.specs(), FINISH_TOOL]
+        tools = self._all_tools()
         for _attempt in range(3):
             try:
                 turn = self.model.step(self.messages, tools)
@@ -153,7 +161,7 @@ class Session:
     def _usable_call(self, turn: ModelTurn) -> ToolRequest | None:
         """The turn's first call if it names a tool with JSON-object arguments; otherwise the
         reply goes into the history with a note saying how to answer."""
-        names = {spec["function"]["name"] for spec in [*self.tools.specs(), FINISH_TOOL]}
+        names = {spec["function"]["name"] for spec in self._all_tools()}
         call = turn.calls[0] if turn.calls else None
         self.tool_calls += 1
         if call is not None and call.name in names and arguments_of(call) is not None:
@@ -174,6 +182,19 @@ class Session:
         self.emit(Event("format.error", {"problem": problem}))
         return None
 
+    def _remember(self, call: ToolRequest) -> None:
+        text = str((arguments_of(call) or {}).get("instruction") or "").strip()
+        assert self.memory is not None  # the tool is offered only with a memory
+        try:
+            if not text:
+                raise MemoryUnavailable("Give the instruction to remember.")
+            self.memory.remember(text)
+            answer = f"Remembered for later sessions: {text}"
+            self.emit(Event("memory.remembered", {"instruction": text}))
+        except MemoryUnavailable as exc:
+            answer = f"Not remembered: {exc.message}"
+        self._answer(call, answer)
+
     def _act(self, call: ToolRequest) -> bool:
         """Propose, approve and run one call; False when the model is only repeating itself."""
         try:
@@ -184,8 +205,7 @@ class Session:
         self.emit(Event("tool.call", {"name": call.name, "arguments": call.arguments,
                                       "kind": proposal.kind, "summary": proposal.summary,
                                       "diff": proposal.diff}))
-        command = proposal.summary.removeprefix("run: ") if proposal.kind == "command" else None
-        if needs_approval(self.policy, proposal.kind, command):
+        if needs_approval(self.policy, proposal.kind, proposal.command):
             approved = self.ask(proposal)
             self.emit(Event("approval", {"summary": proposal.summary, "approved": approved}))
             if not approved:
@@ -194,6 +214,9 @@ class Session:
         before = self.git.snapshot() if self.git and proposal.kind != "read" else None
         observation = self.tools.call(call.name, call.arguments)
         changed = tuple(observation.changed_files)
+        if self.git is not None and before is not None:
+            # What git sees changed, so a shell command's writes count as well as an edit's.
+            changed = self.git.changed_since(before) or changed
         if changed and self.git is not None and before is not None:
             message = f"hearth code: {proposal.summary}" if self.commit else None
             self.git.record(changed, before, commit_message=message)

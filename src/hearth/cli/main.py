@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hearth.cli import admin, bench, chat, code, memory, models, serve
+from hearth.cli import admin, bench, bench_code, chat, code, memory, models, serve
 
 app = typer.Typer(
     name="hearth",
@@ -15,6 +15,7 @@ app = typer.Typer(
 app.command("serve")(serve.serve)
 app.command("chat")(chat.chat)
 app.add_typer(models.app, name="models")
+bench.app.command("code")(bench_code.code_command)
 app.add_typer(bench.app, name="bench")
 app.add_typer(memory.app, name="memory")
 app.add_typer(admin.app, name="admin")
