@@ -24,9 +24,12 @@ class ScriptedModel:
     def __init__(self, turns: Iterable[ModelTurn | type[Exception]]):
         self.turns = list(turns)
         self.seen: list[list[dict[str, Any]]] = []
+        self.temperatures: list[float] = []
 
-    def step(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> ModelTurn:
+    def step(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
+             temperature: float = 0.0) -> ModelTurn:
         self.seen.append([dict(m) for m in messages])
+        self.temperatures.append(temperature)
         turn = self.turns.pop(0)
         if isinstance(turn, type):
             raise turn("full")

@@ -37,9 +37,9 @@ def test_the_remember_tool_is_offered_only_with_a_memory(tmp_path: Path) -> None
     seen: list[list[str]] = []
 
     class Recording(ScriptedModel):
-        def step(self, messages, tools):
+        def step(self, messages, tools, temperature=0.0):
             seen.append([t["function"]["name"] for t in tools])
-            return super().step(messages, tools)
+            return super().step(messages, tools, temperature)
 
     Session(Recording([call("finish", summary="ok")]), FolderTools(tmp_path),
             [{"role": "system", "content": "rules"}]).run("task")

@@ -66,8 +66,11 @@ def test_replies_without_a_usable_call_are_told_back_and_end_the_session_in_a_ro
 def test_a_good_call_resets_the_format_error_count(tmp_path: Path) -> None:
     turns = [ModelTurn("hm"), ModelTurn("hm"), call("write", path="a", content="x"),
              ModelTurn("hm"), ModelTurn("hm"), call("finish", summary="done")]
-    agent, _ = session(tmp_path, ScriptedModel(turns))
+    model = ScriptedModel(turns)
+    agent, _ = session(tmp_path, model)
     assert agent.run("task").status == "done"
+    # Each failed reply makes the next one warmer; a good one goes back to greedy.
+    assert model.temperatures == [0.0, 0.5, 0.9, 0.0, 0.5, 0.9]
 
 
 def test_repeating_the_same_failure_is_warned_then_stopped_before_the_step_limit(

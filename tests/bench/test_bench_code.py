@@ -76,8 +76,8 @@ def test_the_aider_prompts_name_the_files_and_carry_the_test_output(tmp_path: Pa
 
 def test_the_token_meter_reads_the_servers_counters(monkeypatch: pytest.MonkeyPatch) -> None:
     class Reply:
-        text = ('# HELP hearth_tokens_total x\nhearth_tokens_total{kind="prompt"} 1234.0\n'
-                'hearth_tokens_total{kind="completion"} 56.0\n')
+        text = ('# HELP hearth_tokens_total x\nhearth_tokens_total{direction="prompt"} 1234.0\n'
+                'hearth_tokens_total{direction="completion"} 56.0\n')
     monkeypatch.setattr("hearth.bench.code.httpx.get", lambda url, timeout: Reply())
     meter = TokenMeter("http://127.0.0.1:1/v1")
     assert meter.url == "http://127.0.0.1:1/metrics" and meter.read() == (1234, 56)
@@ -101,12 +101,37 @@ def test_a_systems_summary_counts_passes_tokens_and_well_formed_calls() -> None:
 def test_goals_compare_hearth_code_with_the_peers_of_the_same_run() -> None:
     def system(pass_2: float, formed: float | None = None) -> dict:
         return {"summary": {"pass_2": pass_2, "well_formed_calls": formed}}
-    report = {"systems": {"agentic": system(0.3, 0.99), "aider": system(0.2),
+    report = {"systems": {"agentic": system(0.3, 0.99), "aider": system(0.15),
                           "mini-swe-agent": system(0.3)}}
     found = {g["ratio"]: g for g in goals(report)}
-    assert found["agentic_vs_aider_pass2"]["measured"] == pytest.approx(1.5)
+    assert found["agentic_vs_aider_pass2"]["measured"] == pytest.approx(2.0)
     assert found["agentic_vs_aider_pass2"]["met"] is True
     assert found["agentic_minus_mini_pass2"]["met"] is False  # equal is not more
     assert found["agentic_well_formed_calls"]["met"] is True
     report["systems"]["aider"] = system(0.0)
     assert {g["ratio"]: g for g in goals(report)}["agentic_vs_aider_pass2"]["met"] is True
+
+
+def test_bench_code_runs_hearth_code_against_a_live_server_and_writes_its_report(
+        serve, tmp_path: Path) -> None:
+    """On the fake engine nothing is solved; the run, the grading and the report are checked."""
+    from typer.testing import CliRunner
+
+    from hearth.cli.main import app
+    from live_server import FAKE_ENV
+
+    server = serve(FAKE_ENV)
+    exercise_folder(tmp_path / "data")
+    out = tmp_path / "code.json"
+    result = CliRunner().invoke(app, [
+        "bench", "code", "--url", server.base_url, "--exercises", str(tmp_path / "data"),
+        "--systems", "agentic,aider-comparable", "--max-steps", "4", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert set(report["systems"]) == {"agentic", "aider-comparable"}
+    for system in report["systems"].values():
+        [row] = system["results"]
+        assert row["exercise"] == "twice" and row["passed_second"] is False
+        assert row["prompt_tokens"] > 0  # counted by the server's own meter
+        assert system["summary"]["pass_2"] == 0.0
+    assert "hearth bench code" in result.output

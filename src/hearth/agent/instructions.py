@@ -10,18 +10,21 @@ of blind listing.
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 from pathlib import Path
+
+from hearth.agent.tools.files import project_files
 
 AGENTS_FILE = "AGENTS.md"
 AGENTS_BUDGET_CHARS = 8_000  # all AGENTS.md files together
 MAP_BUDGET_CHARS = 3_000
-MAP_SKIP = {".git", "node_modules", "__pycache__", ".venv", "venv", ".mypy_cache",
-            ".pytest_cache", ".ruff_cache", "dist", "build"}
+NAMED_FILES_BUDGET_CHARS = 12_000
 
 RULES = """\
-You are hearth code, a coding agent working in the repository at {root}.
+You are hearth code, a coding agent working in a code repository.
 You act only through the tools. Each reply is exactly one tool call.
+Paths are relative to the repository's root.
 - Read a file before you change it.
 - Make the smallest change that does the task. Keep the code's style.
 - To change a file, prefer write_file with the whole new content for a small file, or
@@ -65,23 +68,6 @@ def agents_text(root: Path, cwd: Path, budget: int = AGENTS_BUDGET_CHARS) -> str
     return "\n".join(parts)
 
 
-def _files(root: Path) -> list[str]:
-    try:
-        out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=root,
-                             capture_output=True, text=True, timeout=20, check=False)
-        if out.returncode == 0:
-            return sorted(line for line in out.stdout.splitlines() if line)
-    except (OSError, subprocess.TimeoutExpired):
-        pass
-    found = []
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root)
-        if path.is_file() and not any(part in MAP_SKIP or part.startswith(".")
-                                      for part in relative.parts):
-            found.append(relative.as_posix())
-    return found
-
-
 def _python_names(path: Path) -> list[str]:
     """Top-level classes and functions of a Python file: what a model most often looks for."""
     try:
@@ -95,7 +81,7 @@ def _python_names(path: Path) -> list[str]:
 def repository_map(root: Path, budget: int = MAP_BUDGET_CHARS) -> str:
     """One line per file (with a Python file's top-level names), cut to ``budget`` and saying
     how many files were left out."""
-    files = _files(root)
+    files = project_files(root, root)
     lines: list[str] = []
     used = 0
     for index, name in enumerate(files):
@@ -111,7 +97,7 @@ def repository_map(root: Path, budget: int = MAP_BUDGET_CHARS) -> str:
 
 def system_prompt(root: Path, cwd: Path | None = None, extra: str = "") -> str:
     """The first message of a session: rules, the project's instructions, the map."""
-    parts = [RULES.format(root=root)]
+    parts = [RULES]
     agents = agents_text(root, cwd or root)
     if agents:
         parts.append("The project's instructions (AGENTS.md):\n" + agents)
@@ -120,4 +106,21 @@ def system_prompt(root: Path, cwd: Path | None = None, extra: str = "") -> str:
     repo_map = repository_map(root)
     if repo_map:
         parts.append("Files in the repository:\n" + repo_map)
+    return "\n\n".join(parts)
+
+
+def task_message(root: Path, task: str, budget: int = NAMED_FILES_BUDGET_CHARS) -> str:
+    """The task, followed by the files it names (by path or by file name), as Aider adds files
+    to its chat: a small model then starts from the code instead of searching for it."""
+    words = set(re.findall(r"[\w./-]+", task))
+    named = [name for name in project_files(root, root)
+             if name in words or Path(name).name in words]
+    parts, left = [task], budget
+    for name in named:
+        text = (root / name).read_text(errors="replace")
+        if len(text) > left:
+            parts.append(f"[{name} is too long to show here: read it with read_file]")
+            continue
+        parts.append(f"--- {name} ---\n{text.rstrip()}")
+        left -= len(text)
     return "\n\n".join(parts)

@@ -53,18 +53,18 @@ class ModelTurn:
 
 
 class Model(Protocol):
-    def step(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> ModelTurn: ...
+    def step(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
+             temperature: float = 0.0) -> ModelTurn: ...
 
 
 class OpenAIModel:
     """A model behind an OpenAI-compatible ``/v1/chat/completions``."""
 
     def __init__(self, base_url: str, model: str | None = None, api_key: str | None = None, *,
-                 max_tokens: int = 1024, temperature: float = 0.0, timeout_s: float = 600.0):
+                 max_tokens: int = 1024, timeout_s: float = 600.0):
         self._client = openai.OpenAI(base_url=base_url, api_key=api_key or "local",
                                      timeout=timeout_s, max_retries=1)
         self.max_tokens = max_tokens
-        self.temperature = temperature
         self.model = model or self._first_model()
 
     def _first_model(self) -> str:
@@ -77,12 +77,13 @@ class OpenAIModel:
             raise ModelUnavailable(f"The server at {self._client.base_url} serves no model.")
         return models[0].id
 
-    def step(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> ModelTurn:
+    def step(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
+             temperature: float = 0.0) -> ModelTurn:
         try:
             reply = self._client.chat.completions.create(
                 model=self.model, messages=messages, tools=tools, tool_choice="required",
                 parallel_tool_calls=False, max_tokens=self.max_tokens,
-                temperature=self.temperature)  # type: ignore[arg-type]
+                temperature=temperature)  # type: ignore[arg-type]
         except openai.BadRequestError as exc:
             if _code(exc) == "context_length_exceeded":
                 raise ContextFull(str(exc)) from exc

@@ -5,6 +5,8 @@ Built for small models, which fail as agents in known ways:
 - malformed calls: each step asks for exactly one tool call (constrained by the server where it
   can); a reply without a usable call is a format error, told back to the model, and a run of
   ``MAX_FORMAT_ERRORS`` of them in a row ends the session;
+- retrying the same way: greedy decoding gives the same reply to the same prompt, so after a
+  failed reply the next one is sampled at a higher temperature (``TEMPERATURES``);
 - repeating themselves: the same call with the same result, or the same failure, gets a
   warning to do something different, and ends the session after ``MAX_REPEATS`` warnings, so no
   session spins until its step limit without a change;
@@ -32,6 +34,9 @@ from hearth.agent.model import ContextFull, Model, ModelTurn, ToolRequest, argum
 
 MAX_FORMAT_ERRORS = 3
 MAX_REPEATS = 3
+# Greedy decoding first; after a reply that failed (no usable call, or the same action again)
+# the next is sampled warmer, so a retry is not the same reply again.
+TEMPERATURES = (0.0, 0.5, 0.9)
 COMPACT_AT = 0.75  # of the context window, by the last prompt's size
 KEEP_RECENT_RESULTS = 4
 
@@ -95,6 +100,7 @@ class Session:
     _seen: Counter[str] = field(default_factory=Counter)  # call and its result
     _failures: Counter[str] = field(default_factory=Counter)  # failure texts
     _warnings: int = 0
+    _misses: int = 0  # failed replies in a row: picks the next reply's temperature
 
     def run(self, task: str) -> Outcome:
         """Work on ``task`` (a new user message) until it is finished or a limit is reached."""
@@ -117,6 +123,7 @@ class Session:
                                  "context, even with old tool results dropped.", step)
             call = self._usable_call(turn)
             if call is None:
+                self._misses += 1
                 format_errors += 1
                 if format_errors >= MAX_FORMAT_ERRORS:
                     return self._end("format_errors", f"The model gave {format_errors} replies "
@@ -142,7 +149,8 @@ class Session:
         tools = self._all_tools()
         for _attempt in range(3):
             try:
-                turn = self.model.step(self.messages, tools)
+                temperature = TEMPERATURES[min(self._misses, len(TEMPERATURES) - 1)]
+                turn = self.model.step(self.messages, tools, temperature)
             except ContextFull:
                 if not self._compact(force=True):
                     return None
@@ -216,7 +224,7 @@ class Session:
         changed = tuple(observation.changed_files)
         if self.git is not None and before is not None:
             # What git sees changed, so a shell command's writes count as well as an edit's.
-            changed = self.git.changed_since(before) or changed
+            changed = self.git.changed_since(before)
         if changed and self.git is not None and before is not None:
             message = f"hearth code: {proposal.summary}" if self.commit else None
             self.git.record(changed, before, commit_message=message)
@@ -231,6 +239,7 @@ class Session:
         self._seen[same_call] += 1
         if not ok:
             self._failures[text] += 1
+        self._misses = self._misses + 1 if repeated else 0
         if repeated:
             self._warnings += 1
             text += ("\n[You have done this before and got the same result. Do something "

@@ -29,7 +29,7 @@ import httpx
 from hearth.agent.model import OpenAIModel
 from hearth.agent.session import Limits, Session
 from hearth.agent.tools import SandboxMode, Toolbox
-from hearth.agent.instructions import system_prompt
+from hearth.agent.instructions import system_prompt, task_message
 from hearth.bench.exercism import Exercise, Grade, grade, prepare
 
 Log = Callable[[str], None]
@@ -90,7 +90,7 @@ class TokenMeter:
         for line in text.splitlines():
             if line.startswith("hearth_tokens_total{"):
                 for kind in counts:
-                    if f'kind="{kind}"' in line:
+                    if f'direction="{kind}"' in line:
                         counts[kind] = float(line.rsplit(" ", 1)[1])
         return int(counts["prompt"]), int(counts["completion"])
 
@@ -136,7 +136,7 @@ def run_hearth_code(config: HearthCodeConfig, exercise: Exercise, workdir: Path,
                       [{"role": "system", "content": system_prompt(folder)}],
                       limits=config.limits)
     task = agentic_task(exercise) if config.agentic else aider_task(exercise)
-    outcome = session.run(task)
+    outcome = session.run(task_message(folder, task))
     first = grade(exercise, folder)
     second = first
     if not first.passed and not config.agentic:

@@ -26,7 +26,7 @@ from rich.syntax import Syntax
 from hearth.agent.approval import ApprovalPolicy
 from hearth.agent.events import Emit, Event, json_lines
 from hearth.agent.git import GitWorkspace, is_git_repository
-from hearth.agent.instructions import git_root, system_prompt
+from hearth.agent.instructions import git_root, system_prompt, task_message
 from hearth.agent.memory import CodingMemory
 from hearth.agent.model import OpenAIModel
 from hearth.agent.saved import SavedSession, SessionFolder
@@ -123,6 +123,7 @@ class Runner:
         if not cwd.is_dir():
             fail(f"{folder} is not a folder.")
         root = git_root(cwd) or cwd
+        self.root = root
         if commit and not is_git_repository(root):
             fail(f"--commit needs a git repository, and {root} is not one (run `git init`).")
         if approval is not ApprovalPolicy.NEVER and not interactive and not sys.stdin.isatty():
@@ -150,7 +151,7 @@ class Runner:
 
     def run(self, task: str) -> Outcome:
         try:
-            return self.session.run(task)
+            return self.session.run(task_message(self.root, task))
         finally:
             self.folders.save(self.saved)
 

@@ -73,8 +73,10 @@ class Toolbox:
         self.allow_shell = allow_shell
 
     def specs(self) -> list[dict[str, Any]]:
+        # Edits first: small models lean to the first tools they are shown, and a task's named
+        # files are already in its message, so the edit is usually the step to take.
         edits = EDIT_SPECS if self.mode is not SandboxMode.READ_ONLY else []
-        return [*READ_SPECS, *edits, *([SHELL_SPEC] if self.allow_shell else [])]
+        return [*edits, *READ_SPECS, *([SHELL_SPEC] if self.allow_shell else [])]
 
     def _arguments(self, name: str, arguments: str) -> dict[str, Any]:
         known = {spec["function"]["name"]: spec for spec in self.specs()}
@@ -115,7 +117,9 @@ class Toolbox:
             return inside(self.root, path, writing=True)
 
         if name == "write_file":
-            return {resolve(args["path"]): args["content"]}
+            content = args["content"]
+            return {resolve(args["path"]): content if content.endswith("\n") or not content
+                    else content + "\n"}
         return patch.plan(self.root, patch.parse(args["input"]), resolve)
 
     def _diff(self, planned: dict[Path, str | None]) -> str:
@@ -149,6 +153,9 @@ class Toolbox:
         changed, said = [], []
         for path, content in planned.items():
             name = relative(self.root, path)
+            if content is not None and path.is_file() and path.read_text(errors="replace") == content:
+                said.append(f"{name} already had this content: nothing changed")
+                continue
             if content is None:
                 path.unlink()
                 said.append(f"deleted {name}")
@@ -157,4 +164,4 @@ class Toolbox:
                 path.write_text(content)
                 said.append(f"wrote {name}")
             changed.append(name)
-        return Observation("Done: " + "; ".join(said) + ".", True, tuple(changed))
+        return Observation("; ".join(said).capitalize() + ".", True, tuple(changed))
