@@ -1,0 +1,190 @@
+"""Parsing Codex's apply_patch envelope into hunks, with errors that tell the model what to fix.
+
+The grammar (Codex's, read from codex-rs/apply-patch; this is our own parser):
+
+    *** Begin Patch
+    *** Add File: path          then the file's lines, each starting with '+'
+    *** Delete File: path
+    *** Update File: path       optionally followed by '*** Move to: new/path', then chunks:
+    @@ optional context line    then lines starting with ' ' (kept), '-' (removed), '+' (added),
+                                optionally ending with '*** End of File'
+    *** End Patch
+
+Like Codex it is lenient where models slip: markers may carry surrounding whitespace, the
+patch may be wrapped in a `<<'EOF'` heredoc, a blank line inside a chunk is an empty context
+line, and the first chunk of an update may leave out its `@@`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hearth.agent.tools.arguments import ToolCallError
+
+BEGIN = "*** Begin Patch"
+END = "*** End Patch"
+ADD = "*** Add File: "
+DELETE = "*** Delete File: "
+UPDATE = "*** Update File: "
+MOVE = "*** Move to: "
+END_OF_FILE = "*** End of File"
+
+
+class PatchError(ToolCallError):
+    """A patch that cannot be parsed or applied; the message says where and what to change."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One `@@` section: `old` lines are replaced by `new` lines, searched for after the line
+    matching `context` (when given) and at the end of the file when `end_of_file`."""
+
+    context: str | None
+    old: tuple[str, ...]
+    new: tuple[str, ...]
+    end_of_file: bool = False
+
+
+@dataclass(frozen=True)
+class AddFile:
+    path: str
+    content: str
+
+
+@dataclass(frozen=True)
+class DeleteFile:
+    path: str
+
+
+@dataclass(frozen=True)
+class UpdateFile:
+    path: str
+    move_to: str | None
+    chunks: tuple[Chunk, ...] = field(default=())
+
+
+Hunk = AddFile | DeleteFile | UpdateFile
+
+
+def parse_patch(text: str) -> list[Hunk]:
+    """The hunks of `text`, in order; PatchError naming the line (1-based) that is wrong."""
+    lines = _unwrap(text.strip().splitlines())
+    if not lines or lines[0].strip() != BEGIN:
+        raise PatchError(f"The first line of the patch must be '{BEGIN}'.")
+    if lines[-1].strip() != END:
+        raise PatchError(f"The last line of the patch must be '{END}'.")
+    hunks: list[Hunk] = []
+    index = 1
+    while index < len(lines) - 1:
+        if not lines[index].strip():
+            index += 1
+            continue
+        hunk, index = _parse_hunk(lines, index, len(lines) - 1)
+        hunks.append(hunk)
+    if not hunks:
+        raise PatchError("The patch is empty: put at least one '*** Add File:', "
+                         "'*** Update File:' or '*** Delete File:' section between the markers.")
+    return hunks
+
+
+def _unwrap(lines: list[str]) -> list[str]:
+    """The patch lines without a `<<'EOF'` ... `EOF` heredoc around them (models copy the
+    shell form of Codex's instructions)."""
+    if (len(lines) >= 4 and lines[0].strip() in ("<<EOF", "<<'EOF'", '<<"EOF"')
+            and lines[-1].strip().endswith("EOF")):
+        return lines[1:-1]
+    return lines
+
+
+def _parse_hunk(lines: list[str], index: int, stop: int) -> tuple[Hunk, int]:
+    header = lines[index].strip()
+    if header.startswith(ADD):
+        path, index = header[len(ADD):].strip(), index + 1
+        content: list[str] = []
+        while index < stop and lines[index].startswith("+"):
+            content.append(lines[index][1:] + "\n")
+            index += 1
+        return AddFile(path, "".join(content)), index
+    if header.startswith(DELETE):
+        return DeleteFile(header[len(DELETE):].strip()), index + 1
+    if header.startswith(UPDATE):
+        return _parse_update(lines, index, stop)
+    raise PatchError(
+        f"Line {index + 1} of the patch, '{header}', is not a valid section header. Each "
+        f"section starts with '{ADD}path', '{UPDATE}path' or '{DELETE}path'.")
+
+
+def _parse_update(lines: list[str], index: int, stop: int) -> tuple[UpdateFile, int]:
+    header_line = index
+    path = lines[index].strip()[len(UPDATE):].strip()
+    index += 1
+    move_to = None
+    if index < stop and lines[index].strip().startswith(MOVE):
+        move_to = lines[index].strip()[len(MOVE):].strip()
+        index += 1
+    chunks: list[Chunk] = []
+    while index < stop:
+        if not lines[index].strip() and not _chunk_continues(lines, index, stop):
+            index += 1
+            continue
+        if lines[index].startswith("***"):
+            break
+        chunk, index = _parse_chunk(lines, index, stop, first=not chunks, path=path)
+        chunks.append(chunk)
+    if not chunks:
+        raise PatchError(
+            f"The '{UPDATE}{path}' section (line {header_line + 1}) has no changes: add an "
+            f"'@@' hunk with ' ' context, '-' removed and '+' added lines.")
+    return UpdateFile(path, move_to, tuple(chunks)), index
+
+
+def _chunk_continues(lines: list[str], index: int, stop: int) -> bool:
+    """Whether the blank line at `index` sits inside a chunk (an empty context line) rather
+    than between sections."""
+    following = next((line for line in lines[index + 1:stop] if line.strip()), None)
+    return following is not None and following[:1] in (" ", "-", "+")
+
+
+def _parse_chunk(lines: list[str], index: int, stop: int, *, first: bool,
+                 path: str) -> tuple[Chunk, int]:
+    marker = lines[index].strip()
+    context = None
+    if marker == "@@" or marker.startswith("@@ "):
+        context = marker[3:].strip() or None
+        index += 1
+    elif not first:
+        raise PatchError(
+            f"Line {index + 1} of the patch, '{lines[index]}', in the section for {path}: "
+            f"each hunk after the first must start with '@@' (optionally followed by a line "
+            f"to search for, like '@@ def main():').")
+    old: list[str] = []
+    new: list[str] = []
+    end_of_file = False
+    start = index
+    while index < stop:
+        line = lines[index]
+        if line.strip() == END_OF_FILE:
+            end_of_file = True
+            index += 1
+            break
+        if line.startswith(("***", "@@")) or (
+                not line.strip() and not _chunk_continues(lines, index, stop)):
+            break
+        if line == "" or line[0] == " ":
+            old.append(line[1:])
+            new.append(line[1:])
+        elif line[0] == "-":
+            old.append(line[1:])
+        elif line[0] == "+":
+            new.append(line[1:])
+        else:
+            raise PatchError(
+                f"Line {index + 1} of the patch, '{line}', in the section for {path}: every "
+                f"line of a hunk must start with ' ' (context), '-' (removed) or '+' (added); "
+                f"put a space before unchanged lines.")
+        index += 1
+    if not old and not new:
+        raise PatchError(
+            f"The hunk starting at line {start} of the patch, in the section for {path}, has "
+            f"no lines: give ' ' context, '-' removed and '+' added lines after '@@'.")
+    return Chunk(context, tuple(old), tuple(new), end_of_file), index

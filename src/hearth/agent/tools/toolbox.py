@@ -1,0 +1,122 @@
+"""The agent's tools behind one object: their specs for the model, a proposal for the user to
+approve, and the call itself, which turns every model mistake into an observation.
+
+The loop that drives a model never needs to know one tool from another: it sends `specs()`,
+shows `propose()` to the user when the approval policy asks, and feeds `call()`'s bounded
+observation back to the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hearth.agent.tools import edits, files, sandbox, shell
+from hearth.agent.tools.arguments import ToolCallError, parse_arguments
+from hearth.agent.tools.observation import Observation, Proposal, bound
+from hearth.agent.tools.sandbox import SandboxMode
+from hearth.agent.tools.specs import ALL_TOOLS, ToolSpec
+
+
+class Toolbox:
+    """The tools over the repository at `root`, confined by `mode`.
+
+    In read-only mode there are no edit tools; without `allow_shell` there is no shell tool.
+    Raises SandboxUnavailableError up front when commands would need bubblewrap and it cannot
+    run here, rather than failing at the first command."""
+
+    def __init__(self, root: Path, mode: SandboxMode = SandboxMode.WORKSPACE_WRITE, *,
+                 shell_timeout_s: float = 60.0, allow_shell: bool = True) -> None:
+        self.root = root.resolve()
+        self.mode = SandboxMode(mode)
+        self.shell_timeout_s = shell_timeout_s
+        self.tools: dict[str, ToolSpec] = {
+            spec.name: spec for spec in ALL_TOOLS
+            if not (spec.kind == "edit" and self.mode is SandboxMode.READ_ONLY)
+            and not (spec.kind == "command" and not allow_shell)}
+        if "shell" in self.tools and self.mode is not SandboxMode.FULL_ACCESS:
+            sandbox.check_available()
+        self._runners: dict[str, Callable[[dict[str, Any]], Observation]] = {
+            "list_files": lambda a: self._read(files.list_files(self.root, a["path"], a["depth"])),
+            "read_file": lambda a: self._read(files.read_file(
+                self.root, a["path"], a["start_line"], a["end_line"])),
+            "search": lambda a: self._read(files.search(self.root, a["pattern"], a["path"])),
+            "apply_patch": lambda a: self._edit(edits.plan_patch(self.root, a["input"])),
+            "write_file": lambda a: self._edit(
+                edits.plan_write(self.root, a["path"], a["content"])),
+            "shell": lambda a: self._shell(a["command"]),
+        }
+
+    def specs(self) -> list[dict[str, Any]]:
+        """The tools as Chat Completions `tools` entries, with strict JSON schemas."""
+        return [spec.openai() for spec in self.tools.values()]
+
+    def propose(self, name: str, arguments: str) -> Proposal:
+        """What calling `name` would do, for the user to approve; writes nothing.
+
+        Raises ToolCallError for an unknown tool, bad arguments, or an edit that cannot apply
+        (a path outside the repository, a patch whose context is not in the file): the message
+        is what the model must fix."""
+        spec = self._spec(name)
+        args = parse_arguments(spec, arguments)
+        if name == "apply_patch" or name == "write_file":
+            changes = (edits.plan_patch(self.root, args["input"]) if name == "apply_patch"
+                       else edits.plan_write(self.root, args["path"], args["content"]))
+            return Proposal("edit", _edit_summary(changes), edits.unified_diff(changes))
+        if name == "shell":
+            return Proposal("command", f"run: {args['command']}")
+        target = args.get("path") or "."
+        if name == "search":
+            return Proposal("read", f"search {args['pattern']!r} in {target}")
+        return Proposal("read", f"{'list' if name == 'list_files' else 'read'} {target}")
+
+    def call(self, name: str, arguments: str) -> Observation:
+        """Run one tool call. Never raises for the model's mistakes: they come back as an
+        observation with ok=False whose text says what to fix."""
+        try:
+            spec = self._spec(name)
+            return self._runners[spec.name](parse_arguments(spec, arguments))
+        except ToolCallError as error:
+            return Observation(bound(str(error)), ok=False)
+
+    def _spec(self, name: str) -> ToolSpec:
+        if name not in self.tools:
+            why = (" (it is not available in this sandbox mode)"
+                   if any(spec.name == name for spec in ALL_TOOLS) else "")
+            raise ToolCallError(f"There is no tool '{name}'{why}. The tools are: "
+                                f"{', '.join(self.tools)}.")
+        return self.tools[name]
+
+    @staticmethod
+    def _read(text: str) -> Observation:
+        return Observation(bound(text), ok=True)
+
+    def _edit(self, changes: list[edits.FileChange]) -> Observation:
+        if not changes:
+            return Observation("Nothing changed: the files already hold this content.", ok=True)
+        try:
+            edits.write_changes(self.root, changes)
+        except OSError as error:
+            return Observation(f"The edit could not be written: {error}.", ok=False)
+        return Observation(f"Done: {_edit_summary(changes)}.", ok=True,
+                           changed_files=tuple(change.path for change in changes))
+
+    def _shell(self, command: str) -> Observation:
+        result = shell.run_command(command, self.root, self.mode, self.shell_timeout_s)
+        if result.exit_code is None:
+            head = (f"The command was stopped after {self.shell_timeout_s:g} s (the time limit). "
+                    f"Output so far:\n")
+        else:
+            head = f"Exit code {result.exit_code}.\n"
+        output = result.output if result.output else "(no output)\n"
+        return Observation(bound(head + output), ok=result.exit_code == 0)
+
+
+def _edit_summary(changes: list[edits.FileChange]) -> str:
+    """One line naming each file an edit touches, e.g. 'edit src/app.py, add tests/t.py'."""
+    if not changes:
+        return "no change"
+    verbs = [("add" if c.old is None else "delete" if c.new is None else "edit") + f" {c.path}"
+             for c in changes]
+    return ", ".join(verbs)
