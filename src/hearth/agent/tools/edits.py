@@ -112,18 +112,36 @@ def apply_chunks(original: str, chunks: tuple[Chunk, ...], rel: str) -> str:
             at = len(lines) if chunk.context is None or chunk.end_of_file else position
             replacements.append((at, 0, chunk.new))
             continue
-        old, new = chunk.old, chunk.new
-        found = seek(lines, old, position, end_of_file=chunk.end_of_file)
-        if found is None and old[-1] == "":  # a trailing empty line meaning the final newline
-            old, new = old[:-1], new[:-1] if new and new[-1] == "" else new
-            found = seek(lines, old, position, end_of_file=chunk.end_of_file)
+        body = chunk.lines
+        found = seek(lines, chunk.old, position, end_of_file=chunk.end_of_file)
+        if found is None and body[-1] == (" ", ""):  # an empty line meaning the final newline
+            body = body[:-1]
+            found = seek(lines, [text for marker, text in body if marker != "+"], position,
+                         end_of_file=chunk.end_of_file)
         if found is None:
             raise PatchError(_not_found(lines, chunk.old, rel, number, position))
-        replacements.append((found, len(old), new))
-        position = found + len(old)
+        old_length = sum(marker != "+" for marker, _ in body)
+        replacements.append((found, old_length, _replacement(lines, found, body)))
+        position = found + old_length
     for start, length, new in sorted(replacements, reverse=True):
         lines[start:start + length] = new
     return "\n".join(lines) + "\n"
+
+
+def _replacement(lines: list[str], found: int, body: tuple[tuple[str, str], ...]
+                 ) -> tuple[str, ...]:
+    """The new lines of a hunk matched at `found`, its context lines taken from the file:
+    a context line matched despite wrong indentation must not be rewritten with it."""
+    new: list[str] = []
+    at = found
+    for marker, text in body:
+        if marker == " ":
+            new.append(lines[at])
+        if marker == "+":
+            new.append(text)
+        else:
+            at += 1
+    return tuple(new)
 
 
 def _after(position: int) -> str:

@@ -36,13 +36,23 @@ class PatchError(ToolCallError):
 
 @dataclass(frozen=True)
 class Chunk:
-    """One `@@` section: `old` lines are replaced by `new` lines, searched for after the line
-    matching `context` (when given) and at the end of the file when `end_of_file`."""
+    """One `@@` section: its lines as (marker, text) pairs, the marker ' ' (context), '-'
+    (removed) or '+' (added); searched for after the line matching `context` (when given) and
+    at the end of the file when `end_of_file`."""
 
     context: str | None
-    old: tuple[str, ...]
-    new: tuple[str, ...]
+    lines: tuple[tuple[str, str], ...]
     end_of_file: bool = False
+
+    @property
+    def old(self) -> tuple[str, ...]:
+        """The lines the file holds before the change: context and removed lines."""
+        return tuple(text for marker, text in self.lines if marker != "+")
+
+    @property
+    def new(self) -> tuple[str, ...]:
+        """The lines the file holds after the change: context and added lines."""
+        return tuple(text for marker, text in self.lines if marker != "-")
 
 
 @dataclass(frozen=True)
@@ -157,8 +167,7 @@ def _parse_chunk(lines: list[str], index: int, stop: int, *, first: bool,
             f"Line {index + 1} of the patch, '{lines[index]}', in the section for {path}: "
             f"each hunk after the first must start with '@@' (optionally followed by a line "
             f"to search for, like '@@ def main():').")
-    old: list[str] = []
-    new: list[str] = []
+    body: list[tuple[str, str]] = []
     end_of_file = False
     start = index
     while index < stop:
@@ -170,21 +179,16 @@ def _parse_chunk(lines: list[str], index: int, stop: int, *, first: bool,
         if line.startswith(("***", "@@")) or (
                 not line.strip() and not _chunk_continues(lines, index, stop)):
             break
-        if line == "" or line[0] == " ":
-            old.append(line[1:])
-            new.append(line[1:])
-        elif line[0] == "-":
-            old.append(line[1:])
-        elif line[0] == "+":
-            new.append(line[1:])
+        if line == "" or line[0] in " -+":
+            body.append((line[:1] or " ", line[1:]))
         else:
             raise PatchError(
                 f"Line {index + 1} of the patch, '{line}', in the section for {path}: every "
                 f"line of a hunk must start with ' ' (context), '-' (removed) or '+' (added); "
                 f"put a space before unchanged lines.")
         index += 1
-    if not old and not new:
+    if not body:
         raise PatchError(
             f"The hunk starting at line {start} of the patch, in the section for {path}, has "
             f"no lines: give ' ' context, '-' removed and '+' added lines after '@@'.")
-    return Chunk(context, tuple(old), tuple(new), end_of_file), index
+    return Chunk(context, tuple(body), end_of_file), index
