@@ -1,4 +1,5 @@
-"""apply_patch: Codex's envelope applied leniently, all or nothing, with errors that say what to fix."""
+"""apply_patch: Codex's envelope applied leniently, all or nothing, with errors that say
+what to fix."""
 
 from __future__ import annotations
 

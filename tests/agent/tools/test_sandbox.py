@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from hearth.agent.tools import Observation, SandboxMode, Toolbox
+from hearth.agent.tools import (Observation, SandboxMode, SandboxUnavailableError, Toolbox,
+                                sandbox)
 
 
 def run(root: Path, mode: SandboxMode, command: str, timeout_s: float = 20.0) -> Observation:
@@ -154,3 +155,19 @@ def test_long_output_is_cut_to_head_and_tail(repo: Path) -> None:
     assert len(result.text.encode()) <= 10 * 1024 + 200 and len(lines) <= 258
     assert any(line.startswith("[... ") and "bytes cut from the middle" in line
                for line in lines)
+
+
+def test_without_bubblewrap_the_toolbox_says_what_to_install(
+        repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    sandbox._probe.cache_clear()
+    try:
+        with pytest.raises(SandboxUnavailableError, match="apt-get install bubblewrap"):
+            Toolbox(repo, SandboxMode.WORKSPACE_WRITE)
+        # Nothing to confine: no shell tool, or no sandbox asked for.
+        Toolbox(repo, SandboxMode.WORKSPACE_WRITE, allow_shell=False)
+        Toolbox(repo, SandboxMode.FULL_ACCESS)
+    finally:
+        sandbox._probe.cache_clear()

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from hearth.agent.tools import paths
 from hearth.agent.tools.arguments import ToolCallError
+from hearth.agent.tools.specs import DEFAULT_DEPTH, READ_WINDOW
 
-READ_WINDOW = 250  # lines per read_file call when no end is given
 MAX_LINE_CHARS = 500  # a minified line would otherwise fill the whole observation
 MAX_MATCHES = 200
 MAX_SEARCH_BYTES = 1_000_000  # larger files are data, not code to search
@@ -54,9 +54,9 @@ def _under(files: list[str], prefix: str) -> list[str]:
 
 def list_files(root: Path, path: str, depth: int | None) -> str:
     """The files under `path`, folders below `depth` levels folded into one line each."""
-    depth = 3 if depth is None else depth
+    depth = DEFAULT_DEPTH if depth is None else depth
     if depth < 1:
-        raise ToolCallError("depth must be 1 or more (or null for 3).")
+        raise ToolCallError(f"depth must be 1 or more (or null for {DEFAULT_DEPTH}).")
     real = paths.resolve(root, path)
     if not real.is_dir():
         raise ToolCallError(f"'{path}' is not a folder; use read_file to read a file.")

@@ -46,6 +46,10 @@ class ToolSpec:
                            "additionalProperties": False}}}
 
 
+# Defaults the descriptions promise and the read tools apply.
+DEFAULT_DEPTH = 3
+READ_WINDOW = 250  # lines per read_file call when no end is given
+
 _PATH = Param("path", "string", "Path relative to the repository root.")
 
 LIST_FILES = ToolSpec(
@@ -53,15 +57,17 @@ LIST_FILES = ToolSpec(
     "List the files under a folder of the repository (files ignored by .gitignore are left "
     "out). Folders deeper than `depth` are shown as one line with their file count.",
     (Param("path", "string", "Folder relative to the repository root; '.' for the root."),
-     Param("depth", "integer", "How many folder levels to show; null for 3.", nullable=True)))
+     Param("depth", "integer", f"How many folder levels to show; null for {DEFAULT_DEPTH}.",
+           nullable=True)))
 
 READ_FILE = ToolSpec(
     "read_file", "read",
-    "Read a text file with numbered lines, 250 lines at a time; give start_line and end_line "
-    "to read another part.",
+    f"Read a text file with numbered lines, {READ_WINDOW} lines at a time; give start_line and "
+    f"end_line to read another part.",
     (_PATH,
      Param("start_line", "integer", "First line to show (1-based); null for 1.", nullable=True),
-     Param("end_line", "integer", "Last line to show; null for 250 lines on.", nullable=True)))
+     Param("end_line", "integer", f"Last line to show; null for {READ_WINDOW} lines on.",
+           nullable=True)))
 
 SEARCH = ToolSpec(
     "search", "read",

@@ -28,6 +28,9 @@ class Toolbox:
 
     def __init__(self, root: Path, mode: SandboxMode = SandboxMode.WORKSPACE_WRITE, *,
                  shell_timeout_s: float = 60.0, allow_shell: bool = True) -> None:
+        if not root.is_dir():
+            raise NotADirectoryError(f"The agent's workspace {root} is not a folder: start it "
+                                     f"in the repository it should work on.")
         self.root = root.resolve()
         self.mode = SandboxMode(mode)
         self.shell_timeout_s = shell_timeout_s
