@@ -173,3 +173,36 @@ def test_propose_raises_for_a_patch_that_does_not_apply(repo: Path) -> None:
     body = "*** Begin Patch\n*** Update File: app.py\n@@\n-nothing like it\n+x\n*** End Patch"
     with pytest.raises(ToolCallError, match="were not found in app.py"):
         tools(repo).propose("apply_patch", json.dumps({"input": body}))
+
+
+def test_padded_markers_and_a_second_section_after_an_update(repo: Path) -> None:
+    result = patch(tools(repo), " *** Begin Patch\n  *** Update File: app.py  \n@@\n-import os\n"
+                                "+import re\n  *** Add File: b.txt\n+b\n *** End Patch ")
+    assert result.ok, result.text
+    assert (repo / "app.py").read_text().startswith("import re\n")
+    assert (repo / "b.txt").read_text() == "b\n"
+
+
+def test_add_file_lines_without_plus_are_reported(repo: Path) -> None:
+    result = patch(tools(repo), "*** Begin Patch\n*** Add File: c.py\n+x = 1\ny = 2\n"
+                                "*** End Patch")
+    assert not result.ok
+    assert "Line 4 of the patch, 'y = 2', in the section '*** Add File: c.py': every line of " \
+           "a new file must start with '+'" in result.text
+    assert not (repo / "c.py").exists()
+
+
+def test_windows_line_ends_are_kept(repo: Path) -> None:
+    (repo / "win.txt").write_bytes(b"one\r\ntwo\r\nthree\r\n")
+    result = patch(tools(repo), "*** Begin Patch\n*** Update File: win.txt\n@@\n one\n-two\n"
+                                "+2\n*** End Patch")
+    assert result.ok, result.text
+    assert (repo / "win.txt").read_bytes() == b"one\r\n2\r\nthree\r\n"
+
+
+def test_typographic_quotes_in_the_file_match_plain_ones_in_the_patch(repo: Path) -> None:
+    (repo / "q.py").write_text("msg = \u201chello\u201d  # \u2014 note\n")
+    result = patch(tools(repo), "*** Begin Patch\n*** Update File: q.py\n@@\n"
+                                "-msg = \"hello\"  # - note\n+msg = 'hi'\n*** End Patch")
+    assert result.ok, result.text
+    assert (repo / "q.py").read_text() == "msg = 'hi'\n"

@@ -171,3 +171,14 @@ def test_without_bubblewrap_the_toolbox_says_what_to_install(
         Toolbox(repo, SandboxMode.FULL_ACCESS)
     finally:
         sandbox._probe.cache_clear()
+
+
+@pytest.mark.parametrize("mode", [SandboxMode.WORKSPACE_WRITE, SandboxMode.FULL_ACCESS])
+def test_credentials_in_the_environment_are_not_passed_on(
+        repo: Path, mode: SandboxMode, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEARTH_API_KEY", "sk-very-secret")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp-very-secret")
+    monkeypatch.setenv("HEARTH_PLAIN_SETTING", "visible")
+    result = run(repo, mode, 'echo "${HEARTH_API_KEY:-none} ${GITHUB_TOKEN:-none} '
+                             '$HEARTH_PLAIN_SETTING"')
+    assert result.text == "Exit code 0.\nnone none visible\n"

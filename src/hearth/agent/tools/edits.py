@@ -94,8 +94,10 @@ def _plan_update(overlay: _Overlay, rel: str, hunk: UpdateFile) -> None:
 
 
 def apply_chunks(original: str, chunks: tuple[Chunk, ...], rel: str) -> str:
-    """`original` with each chunk's old lines replaced by its new ones, searched in order."""
-    lines = original.split("\n")
+    """`original` with each chunk's old lines replaced by its new ones, searched in order.
+    A file with Windows line ends keeps them."""
+    crlf = "\r\n" in original
+    lines = original.replace("\r\n", "\n").split("\n")
     if lines[-1] == "":
         lines.pop()
     replacements: list[tuple[int, int, tuple[str, ...]]] = []
@@ -125,7 +127,7 @@ def apply_chunks(original: str, chunks: tuple[Chunk, ...], rel: str) -> str:
         position = found + old_length
     for start, length, new in sorted(replacements, reverse=True):
         lines[start:start + length] = new
-    return "\n".join(lines) + "\n"
+    return ("\r\n" if crlf else "\n").join(lines + [""])
 
 
 def _replacement(lines: list[str], found: int, body: tuple[tuple[str, str], ...]
@@ -189,12 +191,12 @@ def write_changes(root: Path, changes: list[FileChange]) -> None:
             target.unlink()
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(change.new, encoding="utf-8")
+            target.write_bytes(change.new.encode("utf-8"))
 
 
 def _read_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_bytes().decode("utf-8")  # read_text would turn \r\n into \n
     except UnicodeDecodeError:
         raise PatchError(f"'{path.name}' is not a UTF-8 text file; it cannot be "
                          f"edited with a patch.") from None

@@ -21,6 +21,7 @@ from hearth.agent.tools.specs import DEFAULT_DEPTH, READ_WINDOW
 MAX_LINE_CHARS = 500  # a minified line would otherwise fill the whole observation
 MAX_MATCHES = 200
 MAX_SEARCH_BYTES = 1_000_000  # larger files are data, not code to search
+MAX_READ_BYTES = 20_000_000
 
 
 def repository_files(root: Path) -> list[str]:
@@ -85,6 +86,10 @@ def read_file(root: Path, path: str, start_line: int | None, end_line: int | Non
         raise ToolCallError(f"'{rel}' is a folder; use list_files to see what it holds.")
     if not real.is_file():
         raise ToolCallError(f"There is no file '{rel}'. Use list_files or search to find it.")
+    size = real.stat().st_size
+    if size > MAX_READ_BYTES:
+        raise ToolCallError(f"'{rel}' is {size} bytes, too large to read; use search, or shell "
+                            f"commands such as `head` or `grep`, to look into it.")
     data = real.read_bytes()
     if b"\0" in data[:8192]:
         raise ToolCallError(f"'{rel}' is a binary file ({len(data)} bytes); it cannot be read "

@@ -97,6 +97,12 @@ def parse_patch(text: str) -> list[Hunk]:
     return hunks
 
 
+def _is_section_marker(line: str) -> bool:
+    """Whether `line` starts a new section or ends the patch (models pad markers with spaces)."""
+    stripped = line.strip()
+    return stripped == END or stripped.startswith((ADD, DELETE, UPDATE))
+
+
 def _unwrap(lines: list[str]) -> list[str]:
     """The patch lines without a `<<'EOF'` ... `EOF` heredoc around them (models copy the
     shell form of Codex's instructions)."""
@@ -114,6 +120,10 @@ def _parse_hunk(lines: list[str], index: int, stop: int) -> tuple[Hunk, int]:
         while index < stop and lines[index].startswith("+"):
             content.append(lines[index][1:] + "\n")
             index += 1
+        if index < stop and lines[index].strip() and not _is_section_marker(lines[index]):
+            raise PatchError(
+                f"Line {index + 1} of the patch, '{lines[index]}', in the section '{ADD}{path}':"
+                f" every line of a new file must start with '+'.")
         return AddFile(path, "".join(content)), index
     if header.startswith(DELETE):
         return DeleteFile(header[len(DELETE):].strip()), index + 1
@@ -137,7 +147,7 @@ def _parse_update(lines: list[str], index: int, stop: int) -> tuple[UpdateFile, 
         if not lines[index].strip() and not _chunk_continues(lines, index, stop):
             index += 1
             continue
-        if lines[index].startswith("***"):
+        if _is_section_marker(lines[index]):
             break
         chunk, index = _parse_chunk(lines, index, stop, first=not chunks, path=path)
         chunks.append(chunk)
@@ -176,7 +186,7 @@ def _parse_chunk(lines: list[str], index: int, stop: int, *, first: bool,
             end_of_file = True
             index += 1
             break
-        if line.startswith(("***", "@@")) or (
+        if _is_section_marker(line) or line.startswith("@@") or (
                 not line.strip() and not _chunk_continues(lines, index, stop)):
             break
         if line == "" or line[0] in " -+":

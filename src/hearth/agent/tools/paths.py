@@ -19,7 +19,10 @@ def resolve(root: Path, path: str, *, for_writing: bool = False) -> Path:
     if not path.strip():
         raise ToolCallError("The path is empty: give a path relative to the repository root.")
     real_root = root.resolve()
-    real = Path(os.path.realpath(real_root / path))
+    try:
+        real = Path(os.path.realpath(real_root / path))
+    except ValueError:  # a NUL byte in the path
+        raise ToolCallError(f"{path!r} is not a valid path.") from None
     if real != real_root and real_root not in real.parents:
         raise ToolCallError(
             f"'{path}' is outside the repository ({real_root}); only paths inside it can be "

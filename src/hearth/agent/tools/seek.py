@@ -15,6 +15,8 @@ _TYPOGRAPHY = str.maketrans({
     **dict.fromkeys("\u00a0\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f"
                     "\u205f\u3000", " ")})
 
+MAX_WINDOWS = 5000
+
 _NORMALISERS: tuple[Callable[[str], str], ...] = (
     lambda line: line,
     str.rstrip,
@@ -45,13 +47,14 @@ def seek(lines: Sequence[str], pattern: Sequence[str], start: int, *,
 
 def closest(lines: Sequence[str], pattern: Sequence[str]) -> tuple[int, int] | None:
     """The (start, end) line range of `lines` that looks most like `pattern`, to show the model
-    what the file really says where it expected its context; None for an empty file."""
+    what the file really says where it expected its context; None for an empty file. Only the
+    first `MAX_WINDOWS` places are compared, so a huge file answers quickly."""
     if not lines or not pattern:
         return None
     size = min(len(pattern), len(lines))
     wanted = "\n".join(p.strip() for p in pattern)
     best, best_score = 0, -1.0
-    for i in range(len(lines) - size + 1):
+    for i in range(min(len(lines) - size + 1, MAX_WINDOWS)):
         window = "\n".join(line.strip() for line in lines[i:i + size])
         matcher = SequenceMatcher(None, wanted, window, autojunk=False)
         if matcher.real_quick_ratio() <= best_score or matcher.quick_ratio() <= best_score:
