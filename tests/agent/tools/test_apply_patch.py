@@ -206,3 +206,34 @@ def test_typographic_quotes_in_the_file_match_plain_ones_in_the_patch(repo: Path
                                 "-msg = \"hello\"  # - note\n+msg = 'hi'\n*** End Patch")
     assert result.ok, result.text
     assert (repo / "q.py").read_text() == "msg = 'hi'\n"
+
+
+def test_unified_diff_hunk_headers_are_accepted(repo: Path) -> None:
+    result = patch(tools(repo), """*** Begin Patch
+*** Update File: app.py
+@@ -4,2 +4,2 @@ def add(a, b):
+-    return a + b
++    return a + b + 1
+@@ -8,2 +8,2 @@
+-    return a - b
++    return a - b - 1
+\\ No newline at end of file
+*** End Patch""")
+    assert result.ok, result.text
+    text = (repo / "app.py").read_text()
+    assert "    return a + b + 1\n" in text and text.endswith("    return a - b - 1\n")
+
+
+def test_two_insertions_at_the_end_keep_their_order(repo: Path) -> None:
+    result = patch(tools(repo), "*** Begin Patch\n*** Update File: app.py\n@@\n+A = 1\n@@\n"
+                                "+B = 2\n*** End Patch")
+    assert result.ok, result.text
+    assert (repo / "app.py").read_text().endswith("    return a - b\nA = 1\nB = 2\n")
+
+
+def test_diff_of_a_file_without_final_newline_is_well_formed(repo: Path) -> None:
+    (repo / "n.txt").write_text("a\nb")
+    proposal = tools(repo).propose("write_file", json.dumps({"path": "n.txt",
+                                                            "content": "a\nc\n"}))
+    assert proposal.diff == ("--- a/n.txt\n+++ b/n.txt\n@@ -1,2 +1,2 @@\n a\n-b\n"
+                             "\\ No newline at end of file\n+c\n")

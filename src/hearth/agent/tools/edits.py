@@ -125,7 +125,8 @@ def apply_chunks(original: str, chunks: tuple[Chunk, ...], rel: str) -> str:
         old_length = sum(marker != "+" for marker, _ in body)
         replacements.append((found, old_length, _replacement(lines, found, body)))
         position = found + old_length
-    for start, length, new in sorted(replacements, reverse=True):
+    # From the end, so earlier indices stay valid; two insertions at one place keep their order.
+    for start, length, new in reversed(sorted(replacements, key=lambda r: r[0])):
         lines[start:start + length] = new
     return ("\r\n" if crlf else "\n").join(lines + [""])
 
@@ -173,12 +174,11 @@ def unified_diff(changes: list[FileChange]) -> str:
     for change in changes:
         before = change.old.splitlines(keepends=True) if change.old is not None else []
         after = change.new.splitlines(keepends=True) if change.new is not None else []
-        parts.extend(difflib.unified_diff(
-            before, after,
-            fromfile=f"a/{change.path}" if change.old is not None else "/dev/null",
-            tofile=f"b/{change.path}" if change.new is not None else "/dev/null"))
-        if parts and not parts[-1].endswith("\n"):
-            parts[-1] += "\n\\ No newline at end of file\n"
+        for line in difflib.unified_diff(
+                before, after,
+                fromfile=f"a/{change.path}" if change.old is not None else "/dev/null",
+                tofile=f"b/{change.path}" if change.new is not None else "/dev/null"):
+            parts.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
     return "".join(parts)
 
 

@@ -12,11 +12,14 @@ The grammar (Codex's, read from codex-rs/apply-patch; this is our own parser):
 
 Like Codex it is lenient where models slip: markers may carry surrounding whitespace, the
 patch may be wrapped in a `<<'EOF'` heredoc, a blank line inside a chunk is an empty context
-line, and the first chunk of an update may leave out its `@@`.
+line, and the first chunk of an update may leave out its `@@`. Beyond Codex, a unified diff's
+`@@ -1,3 +1,4 @@` header and git's `\\ No newline at end of file` are accepted, since small models
+reach for the diff format they have seen most.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from hearth.agent.tools.arguments import ToolCallError
@@ -28,6 +31,10 @@ DELETE = "*** Delete File: "
 UPDATE = "*** Update File: "
 MOVE = "*** Move to: "
 END_OF_FILE = "*** End of File"
+# A unified diff's hunk header, `@@ -12,3 +12,4 @@ def f():`, which models write out of habit:
+# its line numbers are dropped and the text after it, if any, is the context line.
+_UNIFIED_HEADER = re.compile(r"@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@ ?(.*)")
+_NO_NEWLINE = "\\ No newline at end of file"
 
 
 class PatchError(ToolCallError):
@@ -170,7 +177,8 @@ def _parse_chunk(lines: list[str], index: int, stop: int, *, first: bool,
     marker = lines[index].strip()
     context = None
     if marker == "@@" or marker.startswith("@@ "):
-        context = marker[3:].strip() or None
+        unified = _UNIFIED_HEADER.fullmatch(marker)
+        context = (unified.group(1) if unified else marker[3:]).strip() or None
         index += 1
     elif not first:
         raise PatchError(
@@ -189,7 +197,9 @@ def _parse_chunk(lines: list[str], index: int, stop: int, *, first: bool,
         if _is_section_marker(line) or line.startswith("@@") or (
                 not line.strip() and not _chunk_continues(lines, index, stop)):
             break
-        if line == "" or line[0] in " -+":
+        if line.strip() == _NO_NEWLINE:  # git's marker, copied from a diff: nothing to do
+            pass
+        elif line == "" or line[0] in " -+":
             body.append((line[:1] or " ", line[1:]))
         else:
             raise PatchError(
