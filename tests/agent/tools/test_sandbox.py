@@ -182,3 +182,26 @@ def test_credentials_in_the_environment_are_not_passed_on(
     result = run(repo, mode, 'echo "${HEARTH_API_KEY:-none} ${GITHUB_TOKEN:-none} '
                              '$HEARTH_PLAIN_SETTING"')
     assert result.text == "Exit code 0.\nnone none visible\n"
+
+
+@pytest.mark.parametrize(("mode", "reached"), [(SandboxMode.WORKSPACE_WRITE, False),
+                                               (SandboxMode.READ_ONLY, False),
+                                               (SandboxMode.FULL_ACCESS, True)])
+def test_host_unix_sockets_in_tmp_are_out_of_reach(
+        repo: Path, tmp_path: Path, mode: SandboxMode, reached: bool) -> None:
+    path = tmp_path / "host.sock"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(path))
+        server.listen()
+        result = run(repo, mode, f"python3 -c \"import socket; "
+                                 f"socket.socket(socket.AF_UNIX).connect('{path}')\"")
+        assert result.ok is reached, result.text
+        if not reached:
+            assert "FileNotFoundError" in result.text
+
+
+def test_read_only_still_reads_a_repository_under_tmp(repo: Path) -> None:
+    (repo / "a.txt").write_text("content\n")
+    result = run(repo, SandboxMode.READ_ONLY, "cat a.txt; echo x > /tmp/f")
+    assert result.text.startswith("Exit code 1.\ncontent\n")
+    assert "Read-only file system" in result.text

@@ -100,3 +100,11 @@ def test_one_huge_line_keeps_10_kib_from_both_ends() -> None:
     head, marker, tail = bounded.split("\n")
     assert head == "a" * 5120 and tail == "b" * 5120
     assert marker.startswith("[... 49760 bytes cut from the middle")
+
+
+def test_a_failed_write_is_an_observation_not_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("x\n")
+    result = Toolbox(tmp_path, allow_shell=False).call(
+        "write_file", json.dumps({"path": "a.txt/b.txt", "content": "x"}))  # a.txt is a file
+    assert not result.ok and result.text.startswith("write_file failed: [Errno")
+    assert (tmp_path / "a.txt").read_text() == "x\n"

@@ -5,8 +5,11 @@ Chosen: bubblewrap (`bwrap`, Debian's `bubblewrap` package), as in Codex on Linu
 private mount namespace in which the whole filesystem is bound read-only, then, in
 `workspace-write`, binds the repository back read-write (its `.git/` stays read-only, as in
 Codex) and a fresh host folder as `/tmp`, so a command's scratch files never reach the real
-`/tmp`. The network namespace is a new, empty one: no interface but a loopback that reaches
-nothing of the host. `--cap-drop ALL` keeps root confined too: without CAP_SYS_ADMIN a command
+`/tmp`; in `read-only` /tmp is an empty read-only one. The network namespace is a new, empty
+one: no interface but a loopback that reaches nothing of the host. Unix sockets are files, and
+a read-only mount does not stop a connect() to them, so /run (system and session buses,
+docker.sock) and /tmp (X11) are private in both modes; a socket elsewhere on the host stays
+reachable, a gap Codex's sandbox shares. `--cap-drop ALL` keeps root confined too: without CAP_SYS_ADMIN a command
 run as root cannot remount anything writable.
 
 How it fails in a container: bwrap needs either root or unprivileged user namespaces. A
@@ -53,15 +56,20 @@ def sandbox_argv(mode: SandboxMode, root: Path, tmp: Path | None, command: str) 
     if mode is SandboxMode.FULL_ACCESS:
         return shell
     real = str(root.resolve())
-    argv = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    # /run is replaced first: its sockets (system and session buses, docker.sock) would still
+    # answer a connect() through a read-only mount.
+    argv = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/run"]
+    # /tmp is replaced before the repository is bound, so a repository under /tmp stays visible.
     if mode is SandboxMode.WORKSPACE_WRITE:
         if tmp is None:
             raise ValueError("workspace-write needs a private folder to bind as /tmp")
-        # /tmp first: a repository under /tmp is bound back on top of the private one.
         argv += ["--bind", str(tmp), "/tmp", "--bind", real, real]
         git = root.resolve() / ".git"
         if git.exists():
             argv += ["--ro-bind", str(git), str(git)]
+    else:
+        argv += ["--tmpfs", "/tmp", "--ro-bind", real, real, "--remount-ro", "/tmp",
+                 "--remount-ro", "/run"]
     argv += _ISOLATION + ["--setenv", "TMPDIR", "/tmp", "--chdir", real, "--"]
     return argv + shell
 

@@ -82,6 +82,8 @@ class Toolbox:
             return self._runners[spec.name](parse_arguments(spec, arguments))
         except ToolCallError as error:
             return Observation(bound(str(error)), ok=False)
+        except OSError as error:  # a file the model may not read or write: it can go around it
+            return Observation(bound(f"{name} failed: {error}"), ok=False)
 
     def _spec(self, name: str) -> ToolSpec:
         if name not in self.tools:
@@ -98,10 +100,7 @@ class Toolbox:
     def _edit(self, changes: list[edits.FileChange]) -> Observation:
         if not changes:
             return Observation("Nothing changed: the files already hold this content.", ok=True)
-        try:
-            edits.write_changes(self.root, changes)
-        except OSError as error:
-            return Observation(f"The edit could not be written: {error}.", ok=False)
+        edits.write_changes(self.root, changes)
         return Observation(f"Done: {_edit_summary(changes)}.", ok=True,
                            changed_files=tuple(change.path for change in changes))
 
