@@ -15,7 +15,7 @@ run as root cannot remount anything writable.
 How it fails in a container: bwrap needs either root or unprivileged user namespaces. A
 container started without them (Docker's default seccomp profile blocks `unshare`/`clone` with
 new namespaces; `kernel.unprivileged_userns_clone=0`; an AppArmor profile that restricts user
-namespaces, as Ubuntu 24.04 does) makes bwrap exit with "No permissions to create new
+namespaces, as Ubuntu 24.04 does) makes bwrap exit with "No permissions to creating new
 namespace" or "setting up uid map: Permission denied". Then `SandboxUnavailableError` says so
 before any command runs, naming the fix; nothing is ever run unconfined in its place. Landlock
 (which needs no namespaces) was the other candidate; it would need a third-party binding and

@@ -8,7 +8,6 @@ observation back to the model.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,16 +39,6 @@ class Toolbox:
             and not (spec.kind == "command" and not allow_shell)}
         if "shell" in self.tools and self.mode is not SandboxMode.FULL_ACCESS:
             sandbox.check_available()
-        self._runners: dict[str, Callable[[dict[str, Any]], Observation]] = {
-            "list_files": lambda a: self._read(files.list_files(self.root, a["path"], a["depth"])),
-            "read_file": lambda a: self._read(files.read_file(
-                self.root, a["path"], a["start_line"], a["end_line"])),
-            "search": lambda a: self._read(files.search(self.root, a["pattern"], a["path"])),
-            "apply_patch": lambda a: self._edit(edits.plan_patch(self.root, a["input"])),
-            "write_file": lambda a: self._edit(
-                edits.plan_write(self.root, a["path"], a["content"])),
-            "shell": lambda a: self._shell(a["command"]),
-        }
 
     def specs(self) -> list[dict[str, Any]]:
         """The tools as Chat Completions `tools` entries, with strict JSON schemas."""
@@ -63,11 +52,10 @@ class Toolbox:
         is what the model must fix."""
         spec = self._spec(name)
         args = parse_arguments(spec, arguments)
-        if name == "apply_patch" or name == "write_file":
-            changes = (edits.plan_patch(self.root, args["input"]) if name == "apply_patch"
-                       else edits.plan_write(self.root, args["path"], args["content"]))
+        if spec.kind == "edit":
+            changes = self._plan(name, args)
             return Proposal("edit", _edit_summary(changes), edits.unified_diff(changes))
-        if name == "shell":
+        if spec.kind == "command":
             return Proposal("command", f"run: {args['command']}")
         target = args.get("path") or "."
         if name == "search":
@@ -79,7 +67,12 @@ class Toolbox:
         observation with ok=False whose text says what to fix."""
         try:
             spec = self._spec(name)
-            return self._runners[spec.name](parse_arguments(spec, arguments))
+            args = parse_arguments(spec, arguments)
+            if spec.kind == "edit":
+                return self._edit(self._plan(name, args))
+            if spec.kind == "command":
+                return self._shell(args["command"])
+            return Observation(bound(self._read(name, args)), ok=True)
         except ToolCallError as error:
             return Observation(bound(str(error)), ok=False)
         except OSError as error:  # a file the model may not read or write: it can go around it
@@ -93,9 +86,17 @@ class Toolbox:
                                 f"{', '.join(self.tools)}.")
         return self.tools[name]
 
-    @staticmethod
-    def _read(text: str) -> Observation:
-        return Observation(bound(text), ok=True)
+    def _read(self, name: str, args: dict[str, Any]) -> str:
+        if name == "list_files":
+            return files.list_files(self.root, args["path"], args["depth"])
+        if name == "read_file":
+            return files.read_file(self.root, args["path"], args["start_line"], args["end_line"])
+        return files.search(self.root, args["pattern"], args["path"])
+
+    def _plan(self, name: str, args: dict[str, Any]) -> list[edits.FileChange]:
+        if name == "apply_patch":
+            return edits.plan_patch(self.root, args["input"])
+        return edits.plan_write(self.root, args["path"], args["content"])
 
     def _edit(self, changes: list[edits.FileChange]) -> Observation:
         if not changes:
