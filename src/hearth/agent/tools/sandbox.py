@@ -9,8 +9,8 @@ Codex) and a fresh host folder as `/tmp`, so a command's scratch files never rea
 one: no interface but a loopback that reaches nothing of the host. Unix sockets are files, and
 a read-only mount does not stop a connect() to them, so /run (system and session buses,
 docker.sock) and /tmp (X11) are private in both modes; a socket elsewhere on the host stays
-reachable, a gap Codex's sandbox shares. `--cap-drop ALL` keeps root confined too: without CAP_SYS_ADMIN a command
-run as root cannot remount anything writable.
+reachable, a gap Codex's sandbox shares. `--cap-drop ALL` keeps root confined too: without
+CAP_SYS_ADMIN a command run as root cannot remount anything writable.
 
 How it fails in a container: bwrap needs either root or unprivileged user namespaces. A
 container started without them (Docker's default seccomp profile blocks `unshare`/`clone` with
