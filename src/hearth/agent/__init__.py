@@ -1,1 +1,1 @@
-"""hearth code: a coding agent that is a client of any OpenAI-compatible server."""
+"""hearth code: a local coding agent, a client of any OpenAI-compatible server."""

@@ -14,7 +14,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from hearth.agent.tools.files import project_files
+from hearth.agent.tools.files import repository_files
 
 AGENTS_FILE = "AGENTS.md"
 AGENTS_BUDGET_CHARS = 8_000  # all AGENTS.md files together
@@ -81,7 +81,7 @@ def _python_names(path: Path) -> list[str]:
 def repository_map(root: Path, budget: int = MAP_BUDGET_CHARS) -> str:
     """One line per file (with a Python file's top-level names), cut to ``budget`` and saying
     how many files were left out."""
-    files = project_files(root, root)
+    files = repository_files(root)
     lines: list[str] = []
     used = 0
     for index, name in enumerate(files):
@@ -113,7 +113,7 @@ def task_message(root: Path, task: str, budget: int = NAMED_FILES_BUDGET_CHARS) 
     """The task, followed by the files it names (by path or by file name), as Aider adds files
     to its chat: a small model then starts from the code instead of searching for it."""
     words = set(re.findall(r"[\w./-]+", task))
-    named = [name for name in project_files(root, root)
+    named = [name for name in repository_files(root)
              if name in words or Path(name).name in words]
     parts, left = [task], budget
     for name in named:

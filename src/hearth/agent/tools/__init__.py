@@ -1,10 +1,10 @@
-"""The coding agent's tools: read, search, edit (whole files or Codex patches) and a shell in
-a sandbox, each bounded and each explaining its mistakes to the model."""
+"""The coding agent's tools (list, read, search, apply_patch, write_file, shell) and the sandbox
+its shell commands run in."""
 
-from hearth.agent.tools.errors import ToolCallError
-from hearth.agent.tools.observation import Observation
-from hearth.agent.tools.sandbox import SandboxMode, SandboxUnavailable
-from hearth.agent.tools.toolbox import Proposal, Toolbox
+from hearth.agent.tools.arguments import ToolCallError
+from hearth.agent.tools.observation import Observation, Proposal
+from hearth.agent.tools.sandbox import SandboxMode, SandboxUnavailableError
+from hearth.agent.tools.toolbox import Toolbox
 
-__all__ = ["Observation", "Proposal", "SandboxMode", "SandboxUnavailable", "ToolCallError",
+__all__ = ["Observation", "Proposal", "SandboxMode", "SandboxUnavailableError", "ToolCallError",
            "Toolbox"]

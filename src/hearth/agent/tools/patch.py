@@ -1,189 +1,214 @@
-"""Codex's ``apply_patch`` format: parsed, checked against the files, applied all or nothing.
+"""Parsing Codex's apply_patch envelope into hunks, with errors that tell the model what to fix.
 
-The envelope (as Codex CLI's models are trained to write it)::
+The grammar (Codex's, read from codex-rs/apply-patch; this is our own parser):
 
     *** Begin Patch
-    *** Add File: path        then every line starting with "+"
+    *** Add File: path          then the file's lines, each starting with '+'
     *** Delete File: path
-    *** Update File: path
-    *** Move to: new/path     (optional)
-    @@ optional line to find first
-     context line
-    -removed line
-    +added line
+    *** Update File: path       optionally followed by '*** Move to: new/path', then chunks:
+    @@ optional context line    then lines starting with ' ' (kept), '-' (removed), '+' (added),
+                                optionally ending with '*** End of File'
     *** End Patch
 
-A hunk's context and removed lines are looked for in the file from where the previous hunk
-ended, exactly first, then ignoring trailing whitespace, then ignoring all surrounding
-whitespace (Codex's ``seek_sequence``): small models get indentation wrong more often than
-content. When a hunk is not found, the error quotes it and the closest lines of the file, so
-the model can correct the patch instead of repeating it.
+Like Codex it is lenient where models slip: markers may carry surrounding whitespace, the
+patch may be wrapped in a `<<'EOF'` heredoc, a blank line inside a chunk is an empty context
+line, and the first chunk of an update may leave out its `@@`. Beyond Codex, a unified diff's
+`@@ -1,3 +1,4 @@` header and git's `\\ No newline at end of file` are accepted, since small models
+reach for the diff format they have seen most.
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable
+import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from hearth.agent.tools.errors import ToolCallError
+from hearth.agent.tools.arguments import ToolCallError
 
-BEGIN, END = "*** Begin Patch", "*** End Patch"
-ADD, DELETE, UPDATE, MOVE = "*** Add File: ", "*** Delete File: ", "*** Update File: ", "*** Move to: "
+BEGIN = "*** Begin Patch"
+END = "*** End Patch"
+ADD = "*** Add File: "
+DELETE = "*** Delete File: "
+UPDATE = "*** Update File: "
+MOVE = "*** Move to: "
 END_OF_FILE = "*** End of File"
+# A unified diff's hunk header, `@@ -12,3 +12,4 @@ def f():`, which models write out of habit:
+# its line numbers are dropped and the text after it, if any, is the context line.
+_UNIFIED_HEADER = re.compile(r"@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@ ?(.*)")
+_NO_NEWLINE = "\\ No newline at end of file"
 
 
-@dataclass
-class Hunk:
-    anchor: str  # the text after "@@", a line to find before the hunk ("" for none)
-    old: list[str] = field(default_factory=list)
-    new: list[str] = field(default_factory=list)
-    at_end: bool = False
+class PatchError(ToolCallError):
+    """A patch that cannot be parsed or applied; the message says where and what to change."""
 
 
-@dataclass
-class FileChange:
-    kind: str  # "add", "delete" or "update"
+@dataclass(frozen=True)
+class Chunk:
+    """One `@@` section: its lines as (marker, text) pairs, the marker ' ' (context), '-'
+    (removed) or '+' (added); searched for after the line matching `context` (when given) and
+    at the end of the file when `end_of_file`."""
+
+    context: str | None
+    lines: tuple[tuple[str, str], ...]
+    end_of_file: bool = False
+
+    @property
+    def old(self) -> tuple[str, ...]:
+        """The lines the file holds before the change: context and removed lines."""
+        return tuple(text for marker, text in self.lines if marker != "+")
+
+    @property
+    def new(self) -> tuple[str, ...]:
+        """The lines the file holds after the change: context and added lines."""
+        return tuple(text for marker, text in self.lines if marker != "-")
+
+
+@dataclass(frozen=True)
+class AddFile:
     path: str
-    move_to: str | None = None
-    added: list[str] = field(default_factory=list)
-    hunks: list[Hunk] = field(default_factory=list)
+    content: str
 
 
-def parse(text: str) -> list[FileChange]:
-    """The envelope's file changes, or a ToolCallError saying which line is wrong."""
-    lines = text.strip().splitlines()
-    if lines and lines[0].startswith("<<") and lines[-1].strip() in ("EOF", "'EOF'"):
-        lines = lines[1:-1]  # a heredoc wrapper, as a shell command would have it
+@dataclass(frozen=True)
+class DeleteFile:
+    path: str
+
+
+@dataclass(frozen=True)
+class UpdateFile:
+    path: str
+    move_to: str | None
+    chunks: tuple[Chunk, ...] = field(default=())
+
+
+Hunk = AddFile | DeleteFile | UpdateFile
+
+
+def parse_patch(text: str) -> list[Hunk]:
+    """The hunks of `text`, in order; PatchError naming the line (1-based) that is wrong."""
+    lines = _unwrap(text.strip().splitlines())
     if not lines or lines[0].strip() != BEGIN:
-        raise ToolCallError(f"A patch must start with the line '{BEGIN}'.")
+        raise PatchError(f"The first line of the patch must be '{BEGIN}'.")
     if lines[-1].strip() != END:
-        raise ToolCallError(f"A patch must end with the line '{END}'.")
-    changes: list[FileChange] = []
-    for number, line in enumerate(lines[1:-1], start=2):
-        if line.startswith((ADD, DELETE, UPDATE)):
-            kind = "add" if line.startswith(ADD) else "delete" if line.startswith(DELETE) else "update"
-            path = line.split(": ", 1)[1].strip()
-            if not path:
-                raise ToolCallError(f"Line {number}: give the file's path after '{line.strip()}'.")
-            changes.append(FileChange(kind, path))
+        raise PatchError(f"The last line of the patch must be '{END}'.")
+    hunks: list[Hunk] = []
+    index = 1
+    while index < len(lines) - 1:
+        if not lines[index].strip():
+            index += 1
             continue
-        if not changes:
-            raise ToolCallError(f"Line {number}: expected '*** Add File: ', '*** Update File: ' "
-                                f"or '*** Delete File: ', got {line!r}.")
-        change = changes[-1]
-        if change.kind == "add":
-            if not line.startswith("+"):
-                raise ToolCallError(f"Line {number}: every line of an added file starts with "
-                                    f"'+'; got {line!r}.")
-            change.added.append(line[1:])
-        elif change.kind == "delete":
-            raise ToolCallError(f"Line {number}: a deleted file takes no lines; got {line!r}.")
-        elif line.startswith(MOVE) and not change.hunks:
-            change.move_to = line[len(MOVE):].strip()
-        elif line.startswith("@@"):
-            change.hunks.append(Hunk(line[2:].strip()))
-        elif line.strip() == END_OF_FILE:
-            if change.hunks:
-                change.hunks[-1].at_end = True
+        hunk, index = _parse_hunk(lines, index, len(lines) - 1)
+        hunks.append(hunk)
+    if not hunks:
+        raise PatchError("The patch is empty: put at least one '*** Add File:', "
+                         "'*** Update File:' or '*** Delete File:' section between the markers.")
+    return hunks
+
+
+def _is_section_marker(line: str) -> bool:
+    """Whether `line` starts a new section or ends the patch (models pad markers with spaces)."""
+    stripped = line.strip()
+    return stripped == END or stripped.startswith((ADD, DELETE, UPDATE))
+
+
+def _unwrap(lines: list[str]) -> list[str]:
+    """The patch lines without a `<<'EOF'` ... `EOF` heredoc around them (models copy the
+    shell form of Codex's instructions)."""
+    if (len(lines) >= 4 and lines[0].strip() in ("<<EOF", "<<'EOF'", '<<"EOF"')
+            and lines[-1].strip().endswith("EOF")):
+        return lines[1:-1]
+    return lines
+
+
+def _parse_hunk(lines: list[str], index: int, stop: int) -> tuple[Hunk, int]:
+    header = lines[index].strip()
+    if header.startswith(ADD):
+        path, index = header[len(ADD):].strip(), index + 1
+        content: list[str] = []
+        while index < stop and lines[index].startswith("+"):
+            content.append(lines[index][1:] + "\n")
+            index += 1
+        if index < stop and lines[index].strip() and not _is_section_marker(lines[index]):
+            raise PatchError(
+                f"Line {index + 1} of the patch, '{lines[index]}', in the section '{ADD}{path}':"
+                f" every line of a new file must start with '+'.")
+        return AddFile(path, "".join(content)), index
+    if header.startswith(DELETE):
+        return DeleteFile(header[len(DELETE):].strip()), index + 1
+    if header.startswith(UPDATE):
+        return _parse_update(lines, index, stop)
+    raise PatchError(
+        f"Line {index + 1} of the patch, '{header}', is not a valid section header. Each "
+        f"section starts with '{ADD}path', '{UPDATE}path' or '{DELETE}path'.")
+
+
+def _parse_update(lines: list[str], index: int, stop: int) -> tuple[UpdateFile, int]:
+    header_line = index
+    path = lines[index].strip()[len(UPDATE):].strip()
+    index += 1
+    move_to = None
+    if index < stop and lines[index].strip().startswith(MOVE):
+        move_to = lines[index].strip()[len(MOVE):].strip()
+        index += 1
+    chunks: list[Chunk] = []
+    while index < stop:
+        if not lines[index].strip() and not _chunk_continues(lines, index, stop):
+            index += 1
+            continue
+        if _is_section_marker(lines[index]):
+            break
+        chunk, index = _parse_chunk(lines, index, stop, first=not chunks, path=path)
+        chunks.append(chunk)
+    if not chunks:
+        raise PatchError(
+            f"The '{UPDATE}{path}' section (line {header_line + 1}) has no changes: add an "
+            f"'@@' hunk with ' ' context, '-' removed and '+' added lines.")
+    return UpdateFile(path, move_to, tuple(chunks)), index
+
+
+def _chunk_continues(lines: list[str], index: int, stop: int) -> bool:
+    """Whether the blank line at `index` sits inside a chunk (an empty context line) rather
+    than between sections."""
+    following = next((line for line in lines[index + 1:stop] if line.strip()), None)
+    return following is not None and following[:1] in (" ", "-", "+")
+
+
+def _parse_chunk(lines: list[str], index: int, stop: int, *, first: bool,
+                 path: str) -> tuple[Chunk, int]:
+    marker = lines[index].strip()
+    context = None
+    if marker == "@@" or marker.startswith("@@ "):
+        unified = _UNIFIED_HEADER.fullmatch(marker)
+        context = (unified.group(1) if unified else marker[3:]).strip() or None
+        index += 1
+    elif not first:
+        raise PatchError(
+            f"Line {index + 1} of the patch, '{lines[index]}', in the section for {path}: "
+            f"each hunk after the first must start with '@@' (optionally followed by a line "
+            f"to search for, like '@@ def main():').")
+    body: list[tuple[str, str]] = []
+    end_of_file = False
+    start = index
+    while index < stop:
+        line = lines[index]
+        if line.strip() == END_OF_FILE:
+            end_of_file = True
+            index += 1
+            break
+        if _is_section_marker(line) or line.startswith("@@") or (
+                not line.strip() and not _chunk_continues(lines, index, stop)):
+            break
+        if line.strip() == _NO_NEWLINE:  # git's marker, copied from a diff: nothing to do
+            pass
+        elif line == "" or line[0] in " -+":
+            body.append((line[:1] or " ", line[1:]))
         else:
-            if not change.hunks:
-                change.hunks.append(Hunk(""))  # "@@" may be left out before the first hunk
-            hunk = change.hunks[-1]
-            marker, body = (line[:1], line[1:]) if line[:1] in (" ", "-", "+") else (" ", line)
-            if marker in (" ", "-"):
-                hunk.old.append(body)
-            if marker in (" ", "+"):
-                hunk.new.append(body)
-    for change in changes:
-        if change.kind == "update" and not change.hunks and not change.move_to:
-            raise ToolCallError(f"'*** Update File: {change.path}' has no hunks: add lines "
-                                "starting with ' ', '-' or '+'.")
-    if not changes:
-        raise ToolCallError("The patch changes no file.")
-    return changes
-
-
-_LOOSENESS: list[Callable[[str], str]] = [lambda s: s, str.rstrip, str.strip]
-
-
-def seek(lines: list[str], wanted: list[str], start: int, at_end: bool) -> int | None:
-    """Where ``wanted`` starts in ``lines`` at or after ``start``, matching exactly first and then
-    ever more loosely about whitespace; None when it is not there."""
-    if not wanted:
-        return len(lines) if at_end else start
-    last = len(lines) - len(wanted)
-    candidates = [last] if at_end else range(start, last + 1)
-    for loose in _LOOSENESS:
-        target = [loose(w) for w in wanted]
-        for index in candidates:
-            if index >= 0 and [loose(x) for x in lines[index:index + len(wanted)]] == target:
-                return index
-    return None
-
-
-def _closest(lines: list[str], wanted: list[str]) -> str:
-    """The window of the file most like the lines that were not found, numbered."""
-    size = max(len(wanted), 1)
-    best, best_at = 0.0, 0
-    goal = "\n".join(w.strip() for w in wanted)
-    for index in range(0, max(len(lines) - size + 1, 1)):
-        score = difflib.SequenceMatcher(
-            None, goal, "\n".join(x.strip() for x in lines[index:index + size])).ratio()
-        if score > best:
-            best, best_at = score, index
-    window = lines[best_at:best_at + size]
-    return "\n".join(f"{best_at + i + 1:>5}  {line}" for i, line in enumerate(window))
-
-
-def updated(path: str, text: str, hunks: list[Hunk]) -> str:
-    """``text`` with ``hunks`` applied in order, or a ToolCallError naming the hunk not found."""
-    lines = text.splitlines()
-    position = 0
-    for number, hunk in enumerate(hunks, 1):
-        if hunk.anchor:
-            found = seek(lines, [hunk.anchor], position, False)
-            if found is None:
-                raise ToolCallError(f"In {path}, hunk {number}: the line after '@@' "
-                                    f"({hunk.anchor!r}) is not in the file. Read the file and "
-                                    "use a line that is there, or leave the '@@' line bare.")
-            position = found + 1
-        found = seek(lines, hunk.old, position, hunk.at_end)
-        if found is None:
-            quoted = "\n".join(hunk.old)
-            raise ToolCallError(
-                f"In {path}, hunk {number}: these lines are not in the file"
-                f"{' after the previous hunk' if number > 1 else ''}:\n{quoted}\n"
-                f"The closest lines in the file are:\n{_closest(lines, hunk.old)}\n"
-                "Read the file again and copy its lines exactly into the ' ' and '-' lines.")
-        lines[found:found + len(hunk.old)] = hunk.new
-        position = found + len(hunk.new)
-    return "\n".join(lines) + ("\n" if lines else "")
-
-
-def plan(root: Path, changes: list[FileChange],
-         resolve: Callable[[str], Path]) -> dict[Path, str | None]:
-    """Every file's new content (None: deleted), computed without writing anything."""
-    result: dict[Path, str | None] = {}
-    for change in changes:
-        target = resolve(change.path)
-        current = result[target] if target in result else (
-            target.read_text() if target.is_file() else None)
-        if change.kind == "add":
-            if current is not None:
-                raise ToolCallError(f"{change.path} already exists: use '*** Update File: "
-                                    f"{change.path}' to change it.")
-            result[target] = "\n".join(change.added) + "\n"
-        elif current is None:
-            raise ToolCallError(f"{change.path} does not exist: use '*** Add File: "
-                                f"{change.path}' to create it.")
-        elif change.kind == "delete":
-            result[target] = None
-        else:
-            content = updated(change.path, current, change.hunks)
-            if change.move_to:
-                result[target] = None
-                target = resolve(change.move_to)
-            result[target] = content
-    return result
+            raise PatchError(
+                f"Line {index + 1} of the patch, '{line}', in the section for {path}: every "
+                f"line of a hunk must start with ' ' (context), '-' (removed) or '+' (added); "
+                f"put a space before unchanged lines.")
+        index += 1
+    if not body:
+        raise PatchError(
+            f"The hunk starting at line {start} of the patch, in the section for {path}, has "
+            f"no lines: give ' ' context, '-' removed and '+' added lines after '@@'.")
+    return Chunk(context, tuple(body), end_of_file), index

@@ -1,4 +1,12 @@
-"""The ``shell`` tool: one command, in the sandbox, with a time limit and bounded output."""
+"""Running one shell command for the agent: in the sandbox, with a timeout, its output kept.
+
+Output goes to a temporary file, not a pipe held in memory, so a command that prints gigabytes
+costs disk briefly and the model still sees its head and tail. A command that outlives its
+timeout is killed with its whole process group (bwrap's `--die-with-parent` then takes the
+sandboxed processes with it). As in Codex, environment variables whose names hold KEY, SECRET,
+TOKEN or PASSWORD are not passed on: a command the model wrote has no business with the user's
+credentials, and its output goes back to the model.
+"""
 
 from __future__ import annotations
 
@@ -6,29 +14,54 @@ import os
 import signal
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
-from hearth.agent.tools.observation import Observation, bounded
-from hearth.agent.tools.sandbox import SandboxMode, sandboxed
+from hearth.agent.tools.sandbox import SandboxMode, sandbox_argv
+
+_READ_LIMIT = 1 << 20  # bytes read back from each end of a huge output
+_SECRET_WORDS = ("KEY", "SECRET", "TOKEN", "PASSWORD")
 
 
-def run(root: Path, command: str, mode: SandboxMode, timeout_s: float) -> Observation:
-    """Run ``command`` with bash in ``root``; the model sees the exit code and the output."""
-    with tempfile.TemporaryDirectory(prefix="hearth-code-tmp-") as scratch:
-        argv = sandboxed(["bash", "-c", command], root, mode, Path(scratch))
-        process = subprocess.Popen(argv, cwd=root, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True,
-                                   env={**os.environ, "PAGER": "cat", "GIT_PAGER": "cat"})
+@dataclass(frozen=True)
+class CommandResult:
+    """How a command ended: `exit_code` is None when it was killed at its timeout."""
+
+    exit_code: int | None
+    output: str
+
+
+def run_command(command: str, root: Path, mode: SandboxMode, timeout_s: float) -> CommandResult:
+    """Run `command` with bash in `root` under `mode`, stdout and stderr interleaved."""
+    with tempfile.TemporaryDirectory(prefix="hearth-sandbox-tmp-") as private_tmp, \
+            tempfile.TemporaryFile() as output:
+        argv = sandbox_argv(mode, root, Path(private_tmp), command)
+        process = subprocess.Popen(argv, cwd=root, env=command_environment(),
+                                   stdin=subprocess.DEVNULL, stdout=output,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            output, _ = process.communicate(timeout=timeout_s)
+            exit_code: int | None = process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)  # the command and all it started
-            output, _ = process.communicate()
-            text = output.decode(errors="replace")
-            return Observation(bounded(f"{text}\n[timed out after {timeout_s:.0f} s and was "
-                                       "stopped; run something quicker]"), False)
-    text = output.decode(errors="replace").rstrip()
-    status = f"exit code {process.returncode}"
-    return Observation(bounded(f"{text}\n[{status}]" if text else f"[{status}, no output]"),
-                       process.returncode == 0)
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            exit_code = None
+        return CommandResult(exit_code, _read_back(output))
+
+
+def command_environment() -> dict[str, str]:
+    """This process's environment without the variables that look like credentials."""
+    return {name: value for name, value in os.environ.items()
+            if not any(word in name.upper() for word in _SECRET_WORDS)}
+
+
+def _read_back(output: IO[bytes]) -> str:
+    size = output.seek(0, os.SEEK_END)
+    output.seek(0)
+    if size <= 2 * _READ_LIMIT:
+        return output.read().decode(errors="replace")
+    head = output.read(_READ_LIMIT)
+    output.seek(size - _READ_LIMIT)
+    tail = output.read()
+    return (head.decode(errors="replace") + f"\n[... {size - 2 * _READ_LIMIT} bytes ...]\n"
+            + tail.decode(errors="replace"))
