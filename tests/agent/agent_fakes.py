@@ -66,7 +66,9 @@ class FolderTools:
     def propose(self, name: str, arguments: str) -> Proposal:
         args = json.loads(arguments)
         if name == "write":
-            return Proposal("edit", f"edit {args['path']}", f"+{args['content']}")
+            target = self.root / args["path"]
+            same = target.is_file() and target.read_text() == args["content"]
+            return Proposal("edit", f"edit {args['path']}", None if same else f"+{args['content']}")
         if name == "run":
             return Proposal("command", f"run: {args['command']}", command=args["command"])
         return Proposal("read", name)
@@ -75,7 +77,10 @@ class FolderTools:
         self.calls.append(name)
         args = json.loads(arguments)
         if name == "write":
-            (self.root / args["path"]).write_text(args["content"])
+            target = self.root / args["path"]
+            if target.is_file() and target.read_text() == args["content"]:
+                return Observation("nothing changed", True)
+            target.write_text(args["content"])
             return Observation(f"wrote {args['path']}", True, (args["path"],))
         if name == "run":
             return Observation(f"ran {args['command']}", True)

@@ -32,17 +32,18 @@ def hearth(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
 
 def test_exec_json_prints_one_event_per_line_and_saves_the_session(
         serve: Callable[..., LiveServer], tmp_path: Path) -> None:
-    """On the fake engine the model always makes the same first call, so the session must end
-    as repeating, well before its step limit, with every step reported."""
+    """On the fake engine the model always makes the same first call (a write), so the session
+    ends after its second step as done, the write standing, with every step reported."""
     server = serve(FAKE_ENV)
     repo = git_repo(tmp_path / "repo")
     done = hearth("code", "exec", "fix add", "--url", server.base_url, "--cd", str(repo),
                   "--json", "--max-steps", "12", "--no-memory", home=tmp_path / "home")
     events = [json.loads(line) for line in done.stdout.splitlines()]
-    assert done.returncode == 1, done.stderr
+    assert done.returncode == 0, done.stderr
     types = [e["type"] for e in events]
     assert types[0] == "session.started" and types[1] == "task"
-    assert types[-1] == "session.ended" and events[-1]["status"] == "repeating"
+    assert types[-1] == "session.ended" and events[-1]["status"] == "done"
+    assert events[-1]["steps"] == 2 and events[-1]["changed_files"] == ["x"]
     assert "tool.call" in types and "tool.result" in types
     listed = hearth("code", "sessions", "--json", home=tmp_path / "home")
     [saved] = json.loads(listed.stdout)
@@ -81,8 +82,11 @@ def test_the_interactive_mode_takes_tasks_and_commands_in_a_terminal(
         os.write(leader, b"/diff\r")
         assert "No changes yet." in read_until(leader, "No changes yet.")
         os.write(leader, b"fix add in app.py\r")
-        shown = read_until(leader, "repeating")
-        assert "→" in shown  # each call is shown as it is made
+        shown = read_until(leader, "did not call finish")
+        assert "→ add x" in shown  # each call is shown as it is made, with its diff
+        os.write(leader, b"/undo\r")
+        assert "Undid the change to x." in read_until(leader, "Undid")
+        assert not (repo / "x").exists()
         os.write(leader, b"/quit\r")
         assert process.wait(30) == 0
     finally:

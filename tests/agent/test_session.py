@@ -32,9 +32,26 @@ def test_a_task_runs_its_tool_calls_and_ends_when_the_model_finishes(tmp_path: P
     assistant, tool = model.seen[1][-2:]
     assert assistant["tool_calls"][0]["function"]["name"] == "write"
     assert tool == {"role": "tool", "tool_call_id": assistant["tool_calls"][0]["id"],
-                    "content": "wrote a.txt"}
+                    "content": "wrote a.txt\n[If the task is done now, call finish; otherwise "
+                               "take the next step.]"}
     assert [e.type for e in events] == ["task", "model.turn", "tool.call", "tool.result",
                                         "model.turn", "session.ended"]
+
+
+def test_writing_the_same_change_again_ends_the_session_as_done(tmp_path: Path) -> None:
+    write = call("write", path="a.txt", content="hello")
+    model = ScriptedModel([write, write, call("write", path="b", content="never")])
+    agent, _ = session(tmp_path, model)
+    outcome = agent.run("write hello to a.txt")
+    assert outcome.status == "done" and "did not call finish" in outcome.summary
+    assert outcome.steps == 2 and not (tmp_path / "b").exists()
+
+
+def test_the_same_write_before_any_change_is_not_taken_as_done(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("hello")
+    write = call("write", path="a.txt", content="hello")
+    agent, _ = session(tmp_path, ScriptedModel([write] * 5), limits=Limits(max_steps=5))
+    assert agent.run("task").status == "repeating"
 
 
 def test_only_the_first_of_several_calls_runs(tmp_path: Path) -> None:
@@ -128,7 +145,7 @@ def test_old_tool_results_are_dropped_when_the_context_fills(tmp_path: Path) -> 
     assert compactions and compactions[0].data["dropped_results"] == 1  # five kept, four recent
     tool_texts = [m["content"] for m in agent.messages if m["role"] == "tool"]
     assert tool_texts[0].startswith("[dropped to save context")
-    assert tool_texts[-2] == "wrote f5"
+    assert tool_texts[-2].startswith("wrote f5\n")
 
 
 def test_a_server_that_says_the_context_is_full_gets_a_shorter_history(tmp_path: Path) -> None:

@@ -137,6 +137,12 @@ class Session:
             if call.name == "remember":
                 self._remember(call)
                 continue
+            if self._rewrites_unchanged(call):
+                # Writing again, word for word, what the session already wrote is how small
+                # models say they are done when they do not call finish.
+                self._answer(call, "Nothing changed: the files already hold this. Finished.")
+                return self._end("done", "The model wrote its change again unchanged, so the "
+                                 "change stands (it did not call finish).", step)
             if not self._act(call):
                 return self._end("repeating", "The model kept repeating the same action with "
                                  "the same result.", step)
@@ -203,6 +209,18 @@ class Session:
             answer = f"Not remembered: {exc.message}"
         self._answer(call, answer)
 
+    def _rewrites_unchanged(self, call: ToolRequest) -> bool:
+        """An edit the session made before, asked for again, that would change nothing now."""
+        if not self.changed:
+            return False
+        try:
+            proposal = self.tools.propose(call.name, call.arguments)
+        except Exception:  # a bad call is _act's to explain
+            return False
+        return proposal.kind == "edit" and not proposal.diff and any(
+            m.get("tool_calls") and m["tool_calls"][0]["function"]["arguments"] == call.arguments
+            for m in self.messages[:-1])
+
     def _act(self, call: ToolRequest) -> bool:
         """Propose, approve and run one call; False when the model is only repeating itself."""
         try:
@@ -228,9 +246,11 @@ class Session:
         if changed and self.git is not None and before is not None:
             message = f"hearth code: {proposal.summary}" if self.commit else None
             self.git.record(changed, before, commit_message=message)
-        return self._result(call, observation.text, ok=observation.ok, changed=changed)
+        return self._result(call, observation.text, ok=observation.ok, changed=changed,
+                            proposal_kind=proposal.kind)
 
-    def _result(self, call: ToolRequest, text: str, *, ok: bool, changed: tuple[str, ...]) -> bool:
+    def _result(self, call: ToolRequest, text: str, *, ok: bool, changed: tuple[str, ...],
+                proposal_kind: str = "") -> bool:
         """Show the model the result, warning it when it repeats itself."""
         self.changed += [name for name in changed if name not in self.changed]
         same_call = json.dumps([call.name, call.arguments, text])
@@ -244,6 +264,9 @@ class Session:
             self._warnings += 1
             text += ("\n[You have done this before and got the same result. Do something "
                      "different: read the error, look at the file again, or change the approach.]")
+        if ok and proposal_kind == "edit":
+            # Small models write the fix and then keep rewriting it: say what comes next.
+            text += "\n[If the task is done now, call finish; otherwise take the next step.]"
         self._answer(call, text)
         self.emit(Event("tool.result", {"name": call.name, "ok": ok, "changed": list(changed),
                                         "output": text, "repeated": repeated}))

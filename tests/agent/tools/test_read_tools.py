@@ -54,15 +54,16 @@ def test_list_files_outside_git_skips_dot_folders(tmp_path: Path) -> None:
     assert result.text.splitlines() == ["main.py"]
 
 
-def test_read_file_numbers_lines_and_says_how_to_read_on(tmp_path: Path) -> None:
+def test_read_file_gives_the_lines_as_they_are_and_says_how_to_read_on(tmp_path: Path) -> None:
     (tmp_path / "long.txt").write_text("".join(f"row {n}\n" for n in range(1, 601)))
     toolbox = Toolbox(tmp_path, allow_shell=False)
     first = call(toolbox, "read_file", path="long.txt", start_line=None, end_line=None).text
-    assert first.splitlines()[0] == "  1| row 1"
-    assert "250| row 250" in first and "row 251" not in first
-    assert "lines 1-250 of 600; read on with start_line=251" in first
+    assert first.splitlines()[:2] == ["[long.txt, lines 1-250 of 600]", "row 1"]
+    assert "row 250" in first and "row 251" not in first
+    assert first.endswith("[read on with start_line=251]")
     part = call(toolbox, "read_file", path="long.txt", start_line=598, end_line=700).text
-    assert part.splitlines() == ["598| row 598", "599| row 599", "600| row 600"]
+    assert part.splitlines() == ["[long.txt, lines 598-600 of 600]", "row 598", "row 599",
+                                 "row 600"]
 
 
 def test_read_file_errors_tell_the_model_what_to_do(tmp_path: Path) -> None:

@@ -57,7 +57,7 @@ def test_model_mistakes_raise_in_propose_and_come_back_from_call(
 def test_missing_nullable_arguments_count_as_null(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("one\ntwo\n")
     result = Toolbox(tmp_path, allow_shell=False).call("read_file", '{"path": "a.txt"}')
-    assert result.ok and result.text == "1| one\n2| two"
+    assert result.ok and result.text == "[a.txt, lines 1-2 of 2]\none\ntwo"
 
 
 def test_proposals_summarise_reads_and_commands(tmp_path: Path) -> None:

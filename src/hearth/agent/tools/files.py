@@ -79,7 +79,7 @@ def list_files(root: Path, path: str, depth: int | None) -> str:
 
 
 def read_file(root: Path, path: str, start_line: int | None, end_line: int | None) -> str:
-    """Lines `start_line`..`end_line` of a text file, numbered, with a note on what follows."""
+    """Lines `start_line`..`end_line` of a text file, with a note on what follows."""
     real = paths.resolve(root, path)
     rel = paths.relative(root, real)
     if real.is_dir():
@@ -103,11 +103,11 @@ def read_file(root: Path, path: str, start_line: int | None, end_line: int | Non
     last = min(end_line if end_line is not None else first + READ_WINDOW - 1, len(lines))
     if last < first:
         raise ToolCallError(f"end_line ({last}) is before start_line ({first}).")
-    width = len(str(last))
-    body = "\n".join(f"{n:>{width}}| {_clip(lines[n - 1])}" for n in range(first, last + 1))
-    note = (f"\n[{rel}: lines {first}-{last} of {len(lines)}; read on with "
-            f"start_line={last + 1}]" if last < len(lines) else "")
-    return body + note
+    # The lines as they are, under a header that numbers them: small models copy line-number
+    # prefixes into the code they write back, so there are none in the text itself.
+    body = "\n".join(_clip(lines[n - 1]) for n in range(first, last + 1))
+    note = (f"\n[read on with start_line={last + 1}]" if last < len(lines) else "")
+    return f"[{rel}, lines {first}-{last} of {len(lines)}]\n{body}{note}"
 
 
 def search(root: Path, pattern: str, path: str | None) -> str:
