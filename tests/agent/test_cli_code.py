@@ -13,7 +13,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from live_server import FAKE_ENV, LiveServer
+import pytest
+from live_server import FAKE_ENV, LiveServer, default_model_path
 
 
 def git_repo(path: Path) -> Path:
@@ -93,3 +94,23 @@ def test_the_interactive_mode_takes_tasks_and_commands_in_a_terminal(
         if process.poll() is None:
             process.kill()
         os.close(leader)
+
+
+@pytest.mark.model
+def test_exec_does_a_small_task_with_the_real_default_model(
+        serve: Callable[..., LiveServer], tmp_path: Path) -> None:
+    """The whole path a user takes: hearth serve with the default model, hearth code exec in a
+    git repository, the change on disk, in git's diff, and working."""
+    server = serve(args=["--model", str(default_model_path())])
+    repo = git_repo(tmp_path / "repo")
+    done = hearth("code", "exec", "Create a file hello.py that prints hello world.", "--url",
+                  server.base_url, "--cd", str(repo), "--json", "--max-steps", "6",
+                  "--no-memory", home=tmp_path / "home")
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert events[-1]["type"] == "session.ended" and events[-1]["status"] == "done", events[-1]
+    assert done.returncode == 0
+    ran = subprocess.run([sys.executable, "hello.py"], cwd=repo, capture_output=True, text=True)
+    assert ran.stdout.strip().lower().strip("!.") == "hello world"
+    untracked = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True,
+                               text=True, check=True).stdout
+    assert "?? hello.py" in untracked
