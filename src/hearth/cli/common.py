@@ -41,10 +41,14 @@ def one_line_errors() -> Iterator[None]:
         sys.exit(130)
 
 
+def login_name(default: str = "unknown") -> str:
+    """Who is at this machine's command line, by their login name."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return default
+
+
 def operator_actor() -> str:
     """How the audit log names someone acting at this machine's command line."""
-    try:
-        name = getpass.getuser()
-    except (KeyError, OSError):
-        name = "unknown"
-    return f"operator {name} (cli)"
+    return f"operator {login_name()} (cli)"

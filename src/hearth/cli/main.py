@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from hearth.cli import admin, bench, chat, memory, models, serve
+from hearth.cli import admin, bench, bench_code, chat, code, memory, models, serve
 
 app = typer.Typer(
     name="hearth",
-    help="Self-hosted AI on open-weight models: serve, chat, memories, models, admin, bench.",
+    help="Self-hosted AI on open-weight models: serve, chat, code, memories, models, admin, bench.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
 app.command("serve")(serve.serve)
 app.command("chat")(chat.chat)
 app.add_typer(models.app, name="models")
+bench.app.command("code")(bench_code.code_command)
 app.add_typer(bench.app, name="bench")
 app.add_typer(memory.app, name="memory")
 app.add_typer(admin.app, name="admin")
+app.add_typer(code.app, name="code")
