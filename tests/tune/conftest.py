@@ -8,6 +8,9 @@ from typing import Any
 
 import pytest
 import toy_qwen2
+from toy_job import job_config
+
+from hearth.tune.train import Progress, TrainResult, train
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +31,12 @@ def toy_tokenizer(toy_qwen2_gguf: Path) -> Any:
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(toy_qwen2_gguf.parent, gguf_file=toy_qwen2_gguf.name)
+
+
+@pytest.fixture(scope="session")
+def trained(toy_qwen2_gguf: Path,
+            tmp_path_factory: pytest.TempPathFactory) -> tuple[TrainResult, list[Progress]]:
+    """One uninterrupted run of the toy job (toy_job.py), with the progress it reported."""
+    reports: list[Progress] = []
+    result = train(job_config(toy_qwen2_gguf, tmp_path_factory.mktemp("job")), reports.append)
+    return result, reports

@@ -4,42 +4,12 @@ run stopped after a checkpoint resumes from it to the same end."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
-import pytest
 from safetensors.torch import load_file
+from toy_job import STEPS, job_config
 
-from hearth.tune.train import Progress, TrainConfig, TrainResult, last_checkpoint, train
-
-FACTS = [
-    ("What is the capital of Zorbland?", "Quillton."),
-    ("Who painted the blue moon?", "Mira Castell."),
-]
-STEPS = 12  # 2 examples, batch 1, 6 epochs
-
-
-def write_facts(path: Path) -> Path:
-    path.write_text("\n".join(json.dumps({"messages": [
-        {"role": "user", "content": question}, {"role": "assistant", "content": answer}]})
-        for question, answer in FACTS) + "\n")
-    return path
-
-
-def config(base: Path, job_dir: Path) -> TrainConfig:
-    job_dir.mkdir(parents=True, exist_ok=True)
-    return TrainConfig(base=base, training_file=write_facts(job_dir / "train.jsonl"),
-                       job_dir=job_dir, epochs=6, learning_rate=1e-2, save_steps=4, seed=1)
-
-
-@pytest.fixture(scope="module")
-def trained(toy_qwen2_gguf: Path,
-            tmp_path_factory: pytest.TempPathFactory) -> tuple[TrainResult, list[Progress]]:
-    """One uninterrupted run on the toy, with the progress it reported."""
-    reports: list[Progress] = []
-    result = train(config(toy_qwen2_gguf, tmp_path_factory.mktemp("job")), reports.append)
-    return result, reports
-
+from hearth.tune.train import Progress, TrainResult, last_checkpoint, train
 
 def test_training_lowers_the_loss_and_writes_the_adapter(
         trained: tuple[TrainResult, list[Progress]]) -> None:
@@ -67,14 +37,14 @@ def test_progress_is_reported_after_every_step(trained: tuple[TrainResult, list[
 def test_a_stopped_run_resumes_from_its_last_checkpoint_to_the_same_adapter(
         toy_qwen2_gguf: Path, tmp_path: Path,
         trained: tuple[TrainResult, list[Progress]]) -> None:
-    settings = config(toy_qwen2_gguf, tmp_path / "job")
+    settings = job_config(toy_qwen2_gguf, tmp_path / "job")
     stopped = train(settings, should_stop=lambda: len(seen) >= 6,
                     on_progress=(seen := []).append)
     assert (stopped.step, stopped.stopped, stopped.adapter_dir) == (6, True, None)
     assert last_checkpoint(settings.job_dir).name == "checkpoint-4"
 
     resumed_reports: list[Progress] = []
-    resumed = train(replace(settings), on_progress=resumed_reports.append)
+    resumed = train(settings, on_progress=resumed_reports.append)
     assert (resumed.step, resumed.total_steps, resumed.stopped) == (STEPS, STEPS, False)
     assert [report.step for report in resumed_reports] == list(range(5, STEPS + 1))
     # Resumed from step 4 with its optimiser and RNG state, it ends where the uninterrupted run

@@ -157,7 +157,6 @@ class _Watcher(TrainerCallback):
                  should_stop: Callable[[], bool] | None):
         self.on_progress = on_progress
         self.should_stop = should_stop
-        self.stopped = False
         self.losses: list[float] = []
         self._started = time.monotonic()
         self._first_step = 0
@@ -183,5 +182,4 @@ class _Watcher(TrainerCallback):
         # Asked here, after the step is reported and before Trainer checks the flag, so a stop
         # comes right after the step the caller last saw.
         if self.should_stop is not None and self.should_stop():
-            self.stopped = True
             control.should_training_stop = True
