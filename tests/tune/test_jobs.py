@@ -16,6 +16,7 @@ from hearth.store.owner import Owner
 from hearth.tune.data import InvalidTrainingFile
 from hearth.tune.jobs import submit
 from hearth.tune.train import train
+from hearth.tune import worker
 from hearth.tune.worker import ADAPTER_FILE, run_job, run_next
 
 ALICE = Owner("acme", "alice")
@@ -110,3 +111,21 @@ def test_a_job_left_running_by_a_stopped_worker_resumes_from_its_checkpoint(
     log = messages(sqlite_db, job.id)
     resumed = log.index("Job resumed after step 0")
     assert log[resumed + 1].startswith("Step 5/12")
+
+
+def test_the_worker_process_runs_what_is_queued_then_waits(
+        sqlite_db: Database, sqlite_path: Path, toy_qwen2_gguf: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    job = queue(sqlite_db, toy_qwen2_gguf, tmp_path)
+    monkeypatch.setenv("HEARTH_DATABASE_URL", f"sqlite:///{sqlite_path}")
+
+    class Idle(Exception):
+        """Raised where the worker would sleep: it has nothing left to do."""
+
+    def idle(seconds: float) -> None:
+        raise Idle
+
+    monkeypatch.setattr(worker.time, "sleep", idle)
+    with pytest.raises(Idle):
+        worker.main()
+    assert tune_jobs.get_job(sqlite_db, "acme", job.id).status == "succeeded"

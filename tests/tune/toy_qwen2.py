@@ -77,12 +77,13 @@ def save_checkpoint(checkpoint: Path) -> None:
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|im_end|>",
                                         pad_token="<|endoftext|>", chat_template=CHATML)
     tokenizer.save_pretrained(checkpoint)
+    # Weights ten times Qwen's initial scale: with the usual 0.02 the tied embeddings are so
+    # small that no adapter can make one token likely (the loss is stuck near ln(vocabulary)).
     config = Qwen2Config(
         vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
-        tie_word_embeddings=True, initializer_range=0.2, bos_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
+        tie_word_embeddings=True, initializer_range=0.2,
+        bos_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
-    # Weights ten times Qwen's initial scale: with the usual 0.02 the tied embeddings are so
-    # small that no adapter can make one token likely (the loss is stuck near ln(vocabulary)).
     torch.manual_seed(0)
     Qwen2ForCausalLM(config).save_pretrained(checkpoint)
