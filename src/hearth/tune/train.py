@@ -109,7 +109,8 @@ def train(config: TrainConfig, on_progress: Callable[[Progress], None] | None = 
 
     ``on_progress`` is called after every step; ``should_stop`` is asked after every step and a
     True ends the run there (the last checkpoint stays for a resume). ``base`` is a base already
-    loaded from ``config.base`` (the caller may have validated the data with its tokenizer).
+    loaded from ``config.base`` (the caller may have validated the data with its tokenizer);
+    training wraps its model in the adapter, so a base serves one run.
     Runs on CUDA where torch sees a GPU, else on the CPU.
     """
     base = base or load_base(config.base)
