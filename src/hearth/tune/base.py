@@ -8,17 +8,28 @@ catalog's Qwen2.5-Coder-0.5B that took about 47 s on 2 cores (630 M parameters, 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hearth.errors import InvalidRequest
 
+# Peak resident memory of a LoRA run per byte of float32 weights: 3.85 GB for Qwen2.5-Coder-0.5B's
+# 630 M parameters (2.5 GB), measured on CPU with r=8 on every linear layer, batch 1.
+MEMORY_PER_WEIGHT_BYTE = 1.6
+
 
 class BaseModelError(InvalidRequest):
     """The base model cannot be loaded for training."""
 
     code = "invalid_base_model"
+
+
+class NotEnoughMemory(InvalidRequest):
+    """Training this base would need more memory than the machine has free."""
+
+    code = "insufficient_memory"
 
 
 @dataclass
@@ -40,14 +51,9 @@ def load_base(path: Path) -> Base:
     from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
     path = Path(path)
-    gguf = path.is_file() and path.suffix == ".gguf"
-    if gguf:
-        where, options = path.parent, {"gguf_file": path.name}
-    elif (path / "config.json").is_file():
-        where, options = path, {}
-    else:
-        raise BaseModelError(f"{path} is neither a .gguf file nor a folder with config.json: "
-                             "give the base model's GGUF file or its HF folder", param="model")
+    gguf = _is_gguf(path)
+    check_memory(path)
+    where, options = (path.parent, {"gguf_file": path.name}) if gguf else (path, {})
     tokenizer = AutoTokenizer.from_pretrained(where, **options)
     if gguf:
         # Dense weights, always: the trainer differentiates through them (kept in GGUF blocks
@@ -72,3 +78,44 @@ def _forget_quantization(model: Any) -> None:
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
+
+
+def parameter_count(path: Path) -> int:
+    """How many weights the base at ``path`` has, read from its file headers alone."""
+    path = Path(path)
+    if _is_gguf(path):
+        from gguf import GGUFReader
+
+        return sum(int(tensor.n_elements) for tensor in GGUFReader(path).tensors)
+    from safetensors import safe_open
+
+    count = 0
+    for part in sorted(path.glob("*.safetensors")):
+        with safe_open(part, "np") as weights:
+            for name in weights.keys():
+                count += math.prod(weights.get_slice(name).get_shape())
+    return count
+
+
+def check_memory(path: Path, available: int | None = None) -> None:
+    """Refuse, before loading anything, a base whose training would not fit in memory.
+
+    ``available`` is the free memory in bytes (the machine's, by default).
+    """
+    import psutil
+
+    needed = int(parameter_count(path) * 4 * MEMORY_PER_WEIGHT_BYTE)
+    free = psutil.virtual_memory().available if available is None else available
+    if needed > free:
+        raise NotEnoughMemory(f"training {Path(path).name} needs about {needed / 2**30:.1f} GiB "
+                              f"of memory and {free / 2**30:.1f} GiB is free: stop other work "
+                              "on this machine, or tune a smaller base", param="model")
+
+
+def _is_gguf(path: Path) -> bool:
+    if path.is_file() and path.suffix == ".gguf":
+        return True
+    if (path / "config.json").is_file():
+        return False
+    raise BaseModelError(f"{path} is neither a .gguf file nor a folder with config.json: "
+                         "give the base model's GGUF file or its HF folder", param="model")
