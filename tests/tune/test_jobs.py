@@ -23,10 +23,12 @@ ALICE = Owner("acme", "alice")
 SETTINGS = {"epochs": 6, "learning_rate": 1e-2, "save_steps": 4, "seed": 1}
 
 
-def queue(db: Database, base: Path, tmp_path: Path, suffix: str | None = None):
+def queue(db: Database, base: Path, tmp_path: Path, suffix: str | None = None,
+          validate_on_training_data: bool = False):
     data = job_config(base, tmp_path / "upload").training_file
     return submit(db, ALICE, model="toy", base_path=base, training_file=data,
-                  jobs_root=tmp_path / "jobs", hyperparameters=SETTINGS, suffix=suffix)
+                  jobs_root=tmp_path / "jobs", hyperparameters=SETTINGS, suffix=suffix,
+                  validation_file=data if validate_on_training_data else None)
 
 
 def messages(db: Database, job_id: str) -> list[str]:
@@ -35,7 +37,7 @@ def messages(db: Database, job_id: str) -> list[str]:
 
 def test_a_queued_job_trains_exports_its_adapter_and_names_its_model(
         db: Database, toy_qwen2_gguf: Path, tmp_path: Path) -> None:
-    job = queue(db, toy_qwen2_gguf, tmp_path, suffix="facts")
+    job = queue(db, toy_qwen2_gguf, tmp_path, suffix="facts", validate_on_training_data=True)
     assert job.status == "queued" and (Path(job.folder) / "train.jsonl").exists()
 
     assert run_next(db) == job.id
@@ -48,8 +50,11 @@ def test_a_queued_job_trains_exports_its_adapter_and_names_its_model(
     log = messages(db, job.id)
     assert log[:2] == ["Job queued", "Job started"]
     assert log[2].startswith("Step 1/12: training loss=") and log[-1].startswith("Job succeeded")
+    [validation] = [event.data for event in tune_jobs.list_events(db, "acme", job.id)
+                    if event.message.startswith("Validation loss:")]
+    assert validation["validation_loss_after"] < validation["validation_loss_before"] / 2
     [last_step] = [event for event in tune_jobs.list_events(db, "acme", job.id)
-                   if event.data and event.data["step"] == STEPS]
+                   if event.data and event.data.get("step") == STEPS]
     assert last_step.data["train_loss"] == pytest.approx(done.loss)
 
 

@@ -4,6 +4,7 @@ run stopped after a checkpoint resumes from it to the same end."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from safetensors.torch import load_file
@@ -54,3 +55,14 @@ def test_a_stopped_run_resumes_from_its_last_checkpoint_to_the_same_adapter(
     assert whole.keys() == again.keys()
     for name in whole:
         assert (whole[name] - again[name]).abs().max() < 1e-5, name
+
+
+def test_a_validation_file_is_scored_before_and_after_training(toy_qwen2_gguf: Path,
+                                                               tmp_path: Path) -> None:
+    settings = job_config(toy_qwen2_gguf, tmp_path / "job")
+    result = train(replace(settings, validation_file=settings.training_file))
+    assert result.validation_loss_before is not None and result.validation_loss_after is not None
+    # Scored on what it was taught: the base is near chance (ln of the toy's 400 tokens), the
+    # tuned model far below.
+    assert result.validation_loss_before > 4
+    assert result.validation_loss_after < result.validation_loss_before / 2

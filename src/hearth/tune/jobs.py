@@ -21,6 +21,7 @@ from hearth.store.tune_jobs import JobRecord
 from hearth.tune.data import validate
 
 TRAINING_FILE = "train.jsonl"
+VALIDATION_FILE = "validation.jsonl"
 # What a job may set, with TrainConfig's names; the rest are TrainConfig's defaults.
 HYPERPARAMETERS = {"epochs": int, "learning_rate": float, "batch_size": int, "seed": int,
                    "save_steps": int}
@@ -28,14 +29,20 @@ HYPERPARAMETERS = {"epochs": int, "learning_rate": float, "batch_size": int, "se
 
 def submit(db: Database, owner: Owner, *, model: str, base_path: Path, training_file: Path,
            jobs_root: Path, hyperparameters: dict[str, Any] | None = None,
-           suffix: str | None = None, file_name: str | None = None) -> JobRecord:
-    """Queue a job training ``base_path`` (named ``model``) on ``training_file``."""
+           suffix: str | None = None, file_name: str | None = None,
+           validation_file: Path | None = None) -> JobRecord:
+    """Queue a job training ``base_path`` (named ``model``) on ``training_file``; with a
+    ``validation_file``, its loss is reported before and after training."""
     settings = _checked(hyperparameters or {})
     validate(training_file)
+    if validation_file is not None:
+        validate(validation_file)
     job_id = tune_jobs.new_job_id()
     folder = Path(jobs_root) / job_id
     folder.mkdir(parents=True)
     shutil.copyfile(training_file, folder / TRAINING_FILE)
+    if validation_file is not None:
+        shutil.copyfile(validation_file, folder / VALIDATION_FILE)
     return tune_jobs.create_job(db, owner, job_id=job_id, model=model,
                                 base_path=str(base_path),
                                 training_file=file_name or Path(training_file).name,

@@ -61,6 +61,7 @@ class TrainConfig:
     seed: int = 0
     save_steps: int = 50
     max_tokens: int | None = None  # longest example allowed; the model's context by default
+    validation_file: Path | None = None  # its loss is measured before and after training
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,11 @@ class TrainResult:
     losses: list[float]
     examples: int
     seconds: float
+    # Mean loss on the validation file's assistant turns, with a validation file: before
+    # training (None when the run resumed: the base is no longer what a checkpoint holds) and
+    # after (None when the run stopped early).
+    validation_loss_before: float | None = None
+    validation_loss_after: float | None = None
 
 
 def checkpoints_dir(job_dir: Path) -> Path:
@@ -114,8 +120,10 @@ def train(config: TrainConfig, on_progress: Callable[[Progress], None] | None = 
     Runs on CUDA where torch sees a GPU, else on the CPU.
     """
     base = base or load_base(config.base)
-    dataset = validate(config.training_file, base.tokenizer,
-                       config.max_tokens or base.context_length)
+    max_tokens = config.max_tokens or base.context_length
+    dataset = validate(config.training_file, base.tokenizer, max_tokens)
+    validation = (validate(config.validation_file, base.tokenizer, max_tokens)
+                  if config.validation_file else None)
     torch.manual_seed(config.seed)  # the adapter's initial weights
     lora = config.lora
     model = get_peft_model(base.model, LoraConfig(
@@ -130,11 +138,14 @@ def train(config: TrainConfig, on_progress: Callable[[Progress], None] | None = 
         include_num_input_tokens_seen="non_padding", dataloader_pin_memory=False)
     watcher = _Watcher(on_progress, should_stop)
     trainer = Trainer(model=model, args=arguments, train_dataset=_rendered(base, dataset),
+                      eval_dataset=_rendered(base, validation) if validation else None,
                       data_collator=DataCollatorForSeq2Seq(base.tokenizer, padding=True),
                       callbacks=[watcher])
     trainer.remove_callback(PrinterCallback)  # progress goes to on_progress, not to stdout
     started = time.monotonic()
     resume = last_checkpoint(config.job_dir)
+    # A fresh adapter's lora_B is zero, so this is the base's own loss.
+    before = _validation_loss(trainer) if validation and not resume else None
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     state = trainer.state
     done = state.global_step >= state.max_steps  # a stop asked after the last step is no stop
@@ -143,10 +154,17 @@ def train(config: TrainConfig, on_progress: Callable[[Progress], None] | None = 
     return TrainResult(step=state.global_step, total_steps=state.max_steps,
                        stopped=not done, adapter_dir=adapter_dir(config.job_dir) if done else None,
                        losses=watcher.losses, examples=dataset.count,
-                       seconds=time.monotonic() - started)
+                       seconds=time.monotonic() - started, validation_loss_before=before,
+                       validation_loss_after=_validation_loss(trainer)
+                       if validation and done else None)
+
+
+def _validation_loss(trainer: Trainer) -> float:
+    return float(trainer.evaluate(metric_key_prefix="validation")["validation_loss"])
 
 
 def _rendered(base: Base, dataset: Dataset) -> list[dict[str, list[int]]]:
+    """The examples as Trainer's items: token ids, and labels masked to the assistant turns."""
     rendered = (render(base.tokenizer, example.messages) for example in dataset.examples)
     return [{"input_ids": item.input_ids, "labels": item.labels} for item in rendered]
 

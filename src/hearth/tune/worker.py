@@ -21,7 +21,7 @@ from hearth.store import tune_jobs
 from hearth.store.db import Database
 from hearth.store.tune_jobs import JobRecord
 from hearth.tune.export import export_adapter
-from hearth.tune.jobs import TRAINING_FILE, fine_tuned_model_name
+from hearth.tune.jobs import TRAINING_FILE, VALIDATION_FILE, fine_tuned_model_name
 from hearth.tune.train import Progress, TrainConfig, train
 
 ADAPTER_FILE = "adapter.gguf"
@@ -40,8 +40,10 @@ def run_next(db: Database) -> str | None:
 def run_job(db: Database, job: JobRecord) -> None:
     """Train, export and close one claimed job."""
     folder = Path(job.folder)
+    validation = folder / VALIDATION_FILE
     config = TrainConfig(base=Path(job.base_path), training_file=folder / TRAINING_FILE,
-                         job_dir=folder, **job.hyperparameters)
+                         job_dir=folder, validation_file=validation if validation.exists()
+                         else None, **job.hyperparameters)
     cancelled = job.cancel_requested
 
     def on_progress(progress: Progress) -> None:
@@ -57,6 +59,13 @@ def run_job(db: Database, job: JobRecord) -> None:
             tune_jobs.finish(db, job.id, "cancelled")
             return
         export_adapter(result.adapter_dir, config.base, folder / ADAPTER_FILE)
+        if result.validation_loss_after is not None:
+            before = result.validation_loss_before
+            tune_jobs.add_event(
+                db, job.id, f"Validation loss: {_figure(before)} before, "
+                f"{result.validation_loss_after:.4f} after",
+                data={"validation_loss_before": before,
+                      "validation_loss_after": result.validation_loss_after})
     except HearthError as error:
         tune_jobs.finish(db, job.id, "failed", error=error.message)
         return
@@ -66,6 +75,10 @@ def run_job(db: Database, job: JobRecord) -> None:
                          error=f"training failed unexpectedly ({type(error).__name__}: {error})")
         return
     tune_jobs.finish(db, job.id, "succeeded", fine_tuned_model=fine_tuned_model_name(job))
+
+
+def _figure(loss: float | None) -> str:
+    return "not measured (resumed run)" if loss is None else f"{loss:.4f}"
 
 
 def main(poll_seconds: float = 5.0) -> None:
