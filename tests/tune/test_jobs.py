@@ -94,7 +94,7 @@ def test_a_queued_job_cancels_at_once_and_a_running_one_after_its_step(
     claimed = tune_jobs.claim_next(db)
     assert claimed.id == running.id and claimed.status == "running"
     assert tune_jobs.request_cancel(db, "acme", running.id).status == "running"
-    run_job(db, tune_jobs.get_job(db, "acme", running.id))
+    run_job(db, claimed)  # the worker took the job before the cancellation came
     stopped = tune_jobs.get_job(db, "acme", running.id)
     assert (stopped.status, stopped.step) == ("cancelled", 1)
     assert not (Path(running.folder) / ADAPTER_FILE).exists()
@@ -134,3 +134,16 @@ def test_the_worker_process_runs_what_is_queued_then_waits(
     with pytest.raises(Idle):
         worker.main()
     assert tune_jobs.get_job(sqlite_db, "acme", job.id).status == "succeeded"
+
+
+def test_a_job_cancelled_while_its_worker_was_down_is_closed_without_training(
+        db: Database, toy_qwen2_gguf: Path, tmp_path: Path) -> None:
+    job = queue(db, toy_qwen2_gguf, tmp_path)
+    tune_jobs.claim_next(db)  # the worker that claimed it stops here
+    tune_jobs.request_cancel(db, "acme", job.id)
+
+    assert run_next(db) == job.id
+
+    closed = tune_jobs.get_job(db, "acme", job.id)
+    assert (closed.status, closed.step) == ("cancelled", 0)
+    assert not (Path(job.folder) / "checkpoints").exists()

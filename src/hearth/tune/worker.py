@@ -39,12 +39,15 @@ def run_next(db: Database) -> str | None:
 
 def run_job(db: Database, job: JobRecord) -> None:
     """Train, export and close one claimed job."""
+    if job.cancel_requested:  # asked while its worker was down: no need to load the base
+        tune_jobs.finish(db, job.id, "cancelled")
+        return
     folder = Path(job.folder)
     validation = folder / VALIDATION_FILE
     config = TrainConfig(base=Path(job.base_path), training_file=folder / TRAINING_FILE,
                          job_dir=folder, validation_file=validation if validation.exists()
                          else None, **job.hyperparameters)
-    cancelled = job.cancel_requested
+    cancelled = False
 
     def on_progress(progress: Progress) -> None:
         nonlocal cancelled
