@@ -6,8 +6,8 @@ x86-64), with the hashes of every file the indexes offer for that version, so th
 package indexes, find-links folders and constraints that pip is configured with here (`pip config
 list`), because pip installs from the lock with that same configuration.
 
-- test.txt: hearth with its `test` extra: what `make install` (so `make serve` and `make test`)
-  installs.
+- test.txt: hearth with its `test` and `tune` extras: what `make install` (so `make serve` and
+  `make test`) installs; the tests train and export adapters, and a server runs tuning jobs.
 - bench.txt: the `bench` extra on top of test.txt, resolved with test.txt as constraints so that it
   installs into the same venv without moving anything.
 - gateway.txt: the `gateway` extra alone (LiteLLM's proxy), for a venv of its own.
@@ -58,9 +58,10 @@ def compile_lock(uv: str, output: Path, sources: list[str], extra_args: list[str
 def main() -> None:
     uv = sys.argv[1] if len(sys.argv) > 1 else "uv"
     LOCKS.mkdir(exist_ok=True)
-    compile_lock(uv, LOCKS / "test.txt", ["pyproject.toml"], ["--extra", "test"])
+    compile_lock(uv, LOCKS / "test.txt", ["pyproject.toml"], ["--extra", "test", "--extra", "tune"])
     compile_lock(uv, LOCKS / "bench.txt", ["pyproject.toml"],
-                 ["--extra", "test", "--extra", "bench", "--constraint", "requirements/test.txt"])
+                 ["--extra", "test", "--extra", "tune", "--extra", "bench", "--constraint",
+                  "requirements/test.txt"])
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     compile_lock(uv, LOCKS / "gateway.txt", ["-"], [], stdin="\n".join(extras["gateway"]) + "\n")
 

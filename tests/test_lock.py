@@ -25,8 +25,8 @@ def _check_installed():
 check = _check_installed()
 
 
-@pytest.mark.parametrize(("lock", "extras"), [("test.txt", ["test"]),
-                                              ("bench.txt", ["test", "bench"]),
+@pytest.mark.parametrize(("lock", "extras"), [("test.txt", ["test", "tune"]),
+                                              ("bench.txt", ["test", "tune", "bench"]),
                                               ("gateway.txt", [])])
 def test_each_lock_pins_a_version_in_range_of_every_declared_dependency(
         lock: str, extras: list[str]) -> None:

@@ -12,17 +12,16 @@ vocabulary alone is two thirds of it.
 from __future__ import annotations
 
 import base64
-import importlib.metadata
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
 from openai_harmony import HarmonyEncoding
 
 from hearth.engines.harmony_vocab import VOCAB_FILE, provide_vocab
+from llama_converter import converter
 
 VOCAB_SIZE = 201088  # o200k_harmony: 199998 byte-pair tokens, then the special tokens
 FIRST_SPECIAL = 199998
@@ -36,47 +35,22 @@ O200K_PATTERN = "|".join([
     r"\s+(?!\S)",
     r"\s+",
 ])
-_CONVERTER_PARTS = ("convert_hf_to_gguf.py", "conversion/", "gguf-py/")
 
 
 def build(folder: Path, models_dir: Path, encoding: HarmonyEncoding) -> Path:
     """Write ``folder/gpt-oss-toy.gguf`` (and the converter beside it) and return its path."""
-    converter = _converter(folder / "converter")
+    script = converter(folder / "converter")
     with tempfile.TemporaryDirectory(dir=folder) as work:
         checkpoint = Path(work) / "checkpoint"
         _save_tokenizer(checkpoint, provide_vocab(models_dir) / VOCAB_FILE, encoding)
         _save_model(checkpoint, encoding)
         converted = Path(work) / "gpt-oss-toy.gguf"
-        subprocess.run([sys.executable, str(converter), str(checkpoint), "--outfile",
+        subprocess.run([sys.executable, str(script), str(checkpoint), "--outfile",
                         str(converted), "--outtype", "f16"], check=True, capture_output=True,
                        timeout=600)
         target = folder / converted.name
         os.replace(converted, target)  # whole or not at all: the file is cached across runs
     return target
-
-
-def _converter(folder: Path) -> Path:
-    """convert_hf_to_gguf.py of the installed llama-cpp-python's llama.cpp, from its sdist."""
-    script = folder / "convert_hf_to_gguf.py"
-    if script.exists():
-        return script
-    version = importlib.metadata.version("llama_cpp_python")
-    with tempfile.TemporaryDirectory() as download:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                        "--no-binary", ":all:", f"llama-cpp-python=={version}", "-d", download],
-                       check=True, timeout=600)
-        sdist = next(Path(download).glob("*.tar.gz"))
-        prefix = f"{sdist.name.removesuffix('.tar.gz')}/vendor/llama.cpp/"
-        with tarfile.open(sdist) as tar:
-            members = []
-            for member in tar.getmembers():
-                if member.name.startswith(prefix) and member.isfile():
-                    inner = member.name.removeprefix(prefix)
-                    if inner.startswith(_CONVERTER_PARTS):
-                        member.name = inner
-                        members.append(member)
-            tar.extractall(folder, members=members, filter="data")
-    return script
 
 
 def _save_tokenizer(checkpoint: Path, vocab_file: Path, encoding: HarmonyEncoding) -> None:

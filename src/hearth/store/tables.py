@@ -380,3 +380,52 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     length: Mapped[int] = mapped_column(BigInteger, default=0)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class TuneJob(Base):
+    """A fine-tuning job (hearth.tune): what to train, and where it stands.
+
+    ``folder`` holds the job's own copy of the training data, its checkpoints and its adapter,
+    so a worker that restarts finds everything it needs there. ``status`` follows OpenAI's:
+    queued, running, succeeded, failed, cancelled; ``cancel_requested`` is how a request reaches
+    the worker, which stops after the step it is on.
+    """
+
+    __tablename__ = "tune_jobs"
+    __table_args__ = (Index(None, "org_id", "created_at"), Index(None, "status", "created_at"))
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(255))  # the base, as the caller named it
+    base_path: Mapped[str] = mapped_column(Text)  # its GGUF file or HF folder
+    training_file: Mapped[str] = mapped_column(String(255))  # the caller's file id or name
+    folder: Mapped[str] = mapped_column(Text)
+    hyperparameters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    suffix: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    total_steps: Mapped[int | None] = mapped_column(Integer)
+    loss: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+    fine_tuned_model: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TuneJobEvent(Base):
+    """One line of a job's log (``/v1/fine_tuning/jobs/{id}/events``): a message, and for a
+    training step its figures in ``data``."""
+
+    __tablename__ = "tune_job_events"
+    __table_args__ = (Index(None, "job_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(String(64), ForeignKey("tune_jobs.id",
+                                                                ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    level: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))

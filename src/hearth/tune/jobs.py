@@ -1,0 +1,72 @@
+"""Fine-tuning jobs as a caller makes them: checked, given a folder of their own, queued.
+
+The training file is checked for structure here, at once, so a bad file is answered with its
+line-numbered errors before anything is queued; the token counts against the base's context need
+the base's tokenizer and are checked by the worker when it loads the base. The file is copied
+into the job's folder (``<jobs_root>/<job id>/train.jsonl``), so the job survives the upload's
+deletion and a worker restart.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from hearth.errors import InvalidRequest
+from hearth.store import tune_jobs
+from hearth.store.db import Database
+from hearth.store.owner import Owner
+from hearth.store.tune_jobs import JobRecord
+from hearth.tune.data import validate
+
+TRAINING_FILE = "train.jsonl"
+VALIDATION_FILE = "validation.jsonl"
+# What a job may set, with TrainConfig's names; the rest are TrainConfig's defaults.
+HYPERPARAMETERS = {"epochs": int, "learning_rate": float, "batch_size": int, "seed": int,
+                   "save_steps": int}
+
+
+def submit(db: Database, owner: Owner, *, model: str, base_path: Path, training_file: Path,
+           jobs_root: Path, hyperparameters: dict[str, Any] | None = None,
+           suffix: str | None = None, file_name: str | None = None,
+           validation_file: Path | None = None) -> JobRecord:
+    """Queue a job training ``base_path`` (named ``model``) on ``training_file``; with a
+    ``validation_file``, its loss is reported before and after training."""
+    settings = _checked(hyperparameters or {})
+    validate(training_file)
+    if validation_file is not None:
+        validate(validation_file)
+    job_id = tune_jobs.new_job_id()
+    folder = Path(jobs_root) / job_id
+    folder.mkdir(parents=True)
+    shutil.copyfile(training_file, folder / TRAINING_FILE)
+    if validation_file is not None:
+        shutil.copyfile(validation_file, folder / VALIDATION_FILE)
+    return tune_jobs.create_job(db, owner, job_id=job_id, model=model,
+                                base_path=str(base_path),
+                                training_file=file_name or Path(training_file).name,
+                                folder=str(folder), hyperparameters=settings, suffix=suffix)
+
+
+def fine_tuned_model_name(job: JobRecord) -> str:
+    """OpenAI's naming: ``ft:BASE:ORG:SUFFIX:ID`` (the suffix may be empty)."""
+    return f"ft:{job.model}:{job.org_id}:{job.suffix or ''}:{job.id.removeprefix('ftjob-')}"
+
+
+def _checked(hyperparameters: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(hyperparameters) - set(HYPERPARAMETERS)
+    if unknown:
+        raise InvalidRequest(f"unknown hyperparameters {sorted(unknown)}: use "
+                             f"{', '.join(HYPERPARAMETERS)}", param="hyperparameters")
+    checked = {}
+    for name, value in hyperparameters.items():
+        kind = HYPERPARAMETERS[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0 or (
+                kind is int and value != int(value)):
+            raise InvalidRequest(f"hyperparameter {name} must be a positive "
+                                 f"{'whole number' if kind is int else 'number'}",
+                                 param="hyperparameters")
+        checked[name] = kind(value)
+    return checked
+

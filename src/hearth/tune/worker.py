@@ -1,0 +1,98 @@
+"""The fine-tuning worker: a process of its own (``python -m hearth.tune.worker``), never the
+server's event loop, that runs one job at a time from the database.
+
+It takes first a job that was running when a worker stopped, and resumes it from that job's last
+checkpoint; then the oldest queued job. Each step's loss and pace go to the job's row and events;
+a cancellation asked through the store is seen after the next step. A finished run's adapter is
+exported to ``adapter.gguf`` in the job's folder and the job names its model
+(``jobs.fine_tuned_model_name``). A job that fails gets its error as the job's, and the worker
+goes on to the next.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from hearth.config import Settings
+from hearth.errors import HearthError
+from hearth.store import tune_jobs
+from hearth.store.db import Database
+from hearth.store.tune_jobs import JobRecord
+from hearth.tune.export import export_adapter
+from hearth.tune.jobs import TRAINING_FILE, VALIDATION_FILE, fine_tuned_model_name
+from hearth.tune.train import Progress, TrainConfig, train
+
+ADAPTER_FILE = "adapter.gguf"
+log = logging.getLogger(__name__)
+
+
+def run_next(db: Database) -> str | None:
+    """Run the next job to its end (or its cancellation); its id, or None if none was waiting."""
+    job = tune_jobs.claim_next(db)
+    if job is None:
+        return None
+    run_job(db, job)
+    return job.id
+
+
+def run_job(db: Database, job: JobRecord) -> None:
+    """Train, export and close one claimed job."""
+    if job.cancel_requested:  # asked while its worker was down: no need to load the base
+        tune_jobs.finish(db, job.id, "cancelled")
+        return
+    folder = Path(job.folder)
+    validation = folder / VALIDATION_FILE
+    config = TrainConfig(base=Path(job.base_path), training_file=folder / TRAINING_FILE,
+                         job_dir=folder, validation_file=validation if validation.exists()
+                         else None, **job.hyperparameters)
+    cancelled = False
+
+    def on_progress(progress: Progress) -> None:
+        nonlocal cancelled
+        cancelled = tune_jobs.record_step(
+            db, job.id, progress.step, progress.total_steps, progress.loss,
+            {"tokens_per_second": round(progress.tokens_per_second, 2),
+             "seconds_left": round(progress.seconds_left, 1)})
+
+    try:
+        result = train(config, on_progress, should_stop=lambda: cancelled)
+        if result.stopped:
+            tune_jobs.finish(db, job.id, "cancelled")
+            return
+        export_adapter(result.adapter_dir, config.base, folder / ADAPTER_FILE)
+        if result.validation_loss_after is not None:
+            before = result.validation_loss_before
+            tune_jobs.add_event(
+                db, job.id, f"Validation loss: {_figure(before)} before, "
+                f"{result.validation_loss_after:.4f} after",
+                data={"validation_loss_before": before,
+                      "validation_loss_after": result.validation_loss_after})
+    except HearthError as error:
+        tune_jobs.finish(db, job.id, "failed", error=error.message)
+        return
+    except Exception as error:  # a worker outlives one job's unexpected failure
+        log.exception("fine-tuning job %s failed", job.id)
+        tune_jobs.finish(db, job.id, "failed",
+                         error=f"training failed unexpectedly ({type(error).__name__}: {error})")
+        return
+    tune_jobs.finish(db, job.id, "succeeded", fine_tuned_model=fine_tuned_model_name(job))
+
+
+def _figure(loss: float | None) -> str:
+    return "not measured (resumed run)" if loss is None else f"{loss:.4f}"
+
+
+def main(poll_seconds: float = 5.0) -> None:
+    """Run jobs from the configured database for as long as the process lives."""
+    logging.basicConfig(level=logging.INFO)
+    db = Database.from_settings(Settings())
+    db.migrate()
+    while True:
+        if run_next(db) is None:
+            time.sleep(poll_seconds)
+
+
+if __name__ == "__main__":
+    main()
