@@ -111,11 +111,11 @@ class Session:
         step = 0
         while True:
             if step >= self.limits.max_steps:
-                return self._end("step_limit", f"Stopped after {step} steps without finishing.", step)
-            if time.monotonic() - start > self.limits.max_seconds:
-                return self._end("time_limit",
-                                 f"Stopped after {self.limits.max_seconds:.0f} s without finishing.",
+                return self._end("step_limit", f"Stopped after {step} steps without finishing.",
                                  step)
+            if time.monotonic() - start > self.limits.max_seconds:
+                return self._end("time_limit", f"Stopped after {self.limits.max_seconds:.0f} s "
+                                 "without finishing.", step)
             step += 1
             turn = self._ask_model(step)
             if turn is None:

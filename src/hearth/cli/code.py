@@ -82,7 +82,8 @@ def model_server(url: str | None) -> Iterator[str]:
     argv = [str(Path(sys.executable).with_name("hearth")), "serve", "--host", "127.0.0.1",
             "--port", str(port)]
     console.print(f"[dim]No server at {LOCAL_URL}: starting hearth serve "
-                  f"({settings.model or 'the default model'}) for this session...[/]", highlight=False)
+                  f"({settings.model or 'the default model'}) for this session...[/]",
+                  highlight=False)
     with running_server(argv, port, "/healthz") as base:
         yield base + "/v1"
 
