@@ -137,13 +137,11 @@ class Session:
             if call.name == "remember":
                 self._remember(call)
                 continue
-            if self._rewrites_unchanged(call):
-                # Writing again, word for word, what the session already wrote is how small
-                # models say they are done when they do not call finish.
-                self._answer(call, "Nothing changed: the files already hold this. Finished.")
+            ended = self._act(call)
+            if ended == "done":
                 return self._end("done", "The model wrote its change again unchanged, so the "
                                  "change stands (it did not call finish).", step)
-            if not self._act(call):
+            if ended == "repeating":
                 return self._end("repeating", "The model kept repeating the same action with "
                                  "the same result.", step)
             self.on_step(self)
@@ -209,25 +207,25 @@ class Session:
             answer = f"Not remembered: {exc.message}"
         self._answer(call, answer)
 
-    def _rewrites_unchanged(self, call: ToolRequest) -> bool:
-        """An edit the session made before, asked for again, that would change nothing now."""
-        if not self.changed:
-            return False
-        try:
-            proposal = self.tools.propose(call.name, call.arguments)
-        except Exception:  # a bad call is _act's to explain
-            return False
-        return proposal.kind == "edit" and not proposal.diff and any(
-            m.get("tool_calls") and m["tool_calls"][0]["function"]["arguments"] == call.arguments
+    def _rewrites_unchanged(self, call: ToolRequest, proposal: Any) -> bool:
+        """An edit the session made before, asked for again, that would change nothing now:
+        how small models say they are done when they do not call finish."""
+        return bool(self.changed) and proposal.kind == "edit" and not proposal.diff and any(
+            m.get("tool_calls") and m["tool_calls"][0]["function"]["name"] == call.name
+            and m["tool_calls"][0]["function"]["arguments"] == call.arguments
             for m in self.messages[:-1])
 
-    def _act(self, call: ToolRequest) -> bool:
-        """Propose, approve and run one call; False when the model is only repeating itself."""
+    def _act(self, call: ToolRequest) -> str | None:
+        """Propose, approve and run one call. "done" when it only rewrites the session's change
+        unchanged, "repeating" when the model is only repeating itself, else None."""
         try:
             proposal = self.tools.propose(call.name, call.arguments)
         except Exception as exc:  # ToolCallError: the model's mistake, told back to it
             text = getattr(exc, "message", str(exc))
             return self._result(call, text, ok=False, changed=())
+        if self._rewrites_unchanged(call, proposal):
+            self._answer(call, "Nothing changed: the files already hold this. Finished.")
+            return "done"
         self.emit(Event("tool.call", {"name": call.name, "arguments": call.arguments,
                                       "kind": proposal.kind, "summary": proposal.summary,
                                       "diff": proposal.diff}))
@@ -250,8 +248,9 @@ class Session:
                             proposal_kind=proposal.kind)
 
     def _result(self, call: ToolRequest, text: str, *, ok: bool, changed: tuple[str, ...],
-                proposal_kind: str = "") -> bool:
-        """Show the model the result, warning it when it repeats itself."""
+                proposal_kind: str = "") -> str | None:
+        """Show the model the result, warning it when it repeats itself; "repeating" once it
+        has been warned ``MAX_REPEATS`` times."""
         self.changed += [name for name in changed if name not in self.changed]
         same_call = json.dumps([call.name, call.arguments, text])
         repeated = (not changed and self._seen[same_call] > 0) or (
@@ -270,7 +269,7 @@ class Session:
         self._answer(call, text)
         self.emit(Event("tool.result", {"name": call.name, "ok": ok, "changed": list(changed),
                                         "output": text, "repeated": repeated}))
-        return self._warnings < MAX_REPEATS
+        return "repeating" if self._warnings >= MAX_REPEATS else None
 
     def _answer(self, call: ToolRequest, text: str) -> None:
         self.messages.append({"role": "tool", "tool_call_id": call.id, "content": text})
