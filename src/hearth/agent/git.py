@@ -105,7 +105,3 @@ class GitWorkspace:
                 path.unlink()
         return change
 
-
-def is_git_repository(root: Path) -> bool:
-    return subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], cwd=root,
-                          capture_output=True, check=False).returncode == 0

@@ -6,9 +6,8 @@ starts the server they share, runs the systems asked for, prints the table and w
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -20,11 +19,13 @@ from hearth.agent.model import OpenAIModel
 from hearth.agent.session import Limits
 from hearth.bench import code as bench
 from hearth.bench.code_peers import AIDER, MINI, PeerUnavailable, installed, run_aider, run_mini
-from hearth.bench.engine import free_port, hearth_env, running_server
+from hearth.bench.engine import (
+    BenchConfig, free_port, hearth_command, hearth_env, running_server,
+)
 from hearth.bench.exercism import load
 from hearth.bench.machine import machine_info
 from hearth.cli.bench import goals_table, write_report
-from hearth.cli.common import fail, one_line_errors, settings_with, stderr
+from hearth.cli.common import api_base, fail, one_line_errors, settings_with, stderr
 from hearth.engines.model_files import resolve_model_path
 
 SYSTEMS = ("agentic", "aider-comparable", "aider", "mini-swe-agent")
@@ -33,15 +34,11 @@ DEFAULT_EXERCISES = Path("../shared/data/exercism-python-dev")
 
 
 @contextmanager
-def server(url: str | None, model_path: Path | None, threads: int) -> Iterator[str]:
-    if url:
-        yield url.rstrip("/") if url.rstrip("/").endswith("/v1") else url.rstrip("/") + "/v1"
-        return
+def started_server(config: BenchConfig) -> Iterator[str]:
+    """A ``hearth serve`` started as the engine benchmark starts it; yields its API base."""
     port = free_port()
-    argv = [str(Path(sys.executable).with_name("hearth")), "serve", "--model",
-            str(model_path), "--host", "127.0.0.1", "--port", str(port), "--threads",
-            str(threads)]
-    with running_server(argv, port, "/healthz", env=hearth_env()) as base:
+    with running_server(hearth_command(config, port), port, "/healthz",
+                        env=hearth_env()) as base:
         yield base + "/v1"
 
 
@@ -117,10 +114,12 @@ def code_command(
     with one_line_errors():
         settings = settings_with(model=model, threads=threads)
         found = load(exercises, sample=sample, seed=seed)
-        model_path = None if url else resolve_model_path(settings.model, settings.models_dir)
+        serving = nullcontext(api_base(url)) if url else started_server(BenchConfig(
+            model_path=resolve_model_path(settings.model, settings.models_dir),
+            threads=settings.threads, parallel=settings.parallel, hearth_engine=settings.engine))
         log(f"{len(found)} exercise(s), systems: {', '.join(chosen)}")
         runs = []
-        with server(url, model_path, settings.threads) as base:
+        with serving as base:
             model_id = OpenAIModel(base, None).model
             meter = bench.TokenMeter(base)
             limits = Limits(max_steps=max_steps, max_seconds=max_seconds)

@@ -21,7 +21,7 @@ from rich.live import Live
 from rich.markdown import Markdown
 from rich.table import Table
 
-from hearth.cli.common import fail, one_line_errors, settings_with
+from hearth.cli.common import api_base, fail, one_line_errors, settings_with
 from hearth.config import Settings
 
 console = Console()
@@ -42,8 +42,7 @@ class RemoteBackend:
     """A running ``hearth serve`` (or any server with hearth's conversation routes)."""
 
     def __init__(self, url: str, api_key: str | None, model: str | None, user: str):
-        base = url.rstrip("/")
-        base = base if base.endswith("/v1") else base + "/v1"
+        base = api_base(url)
         self._client = AsyncOpenAI(base_url=base, api_key=api_key or "local")
         self._http = httpx.AsyncClient(base_url=base, timeout=30,
                                        headers={"Authorization": f"Bearer {api_key or 'local'}",

@@ -25,7 +25,7 @@ from rich.syntax import Syntax
 
 from hearth.agent.approval import ApprovalPolicy
 from hearth.agent.events import Emit, Event, json_lines
-from hearth.agent.git import GitWorkspace, is_git_repository
+from hearth.agent.git import GitWorkspace
 from hearth.agent.instructions import git_root, system_prompt, task_message
 from hearth.agent.memory import CodingMemory
 from hearth.agent.model import OpenAIModel
@@ -33,7 +33,7 @@ from hearth.agent.saved import SavedSession, SessionFolder
 from hearth.agent.session import Limits, Outcome, Session
 from hearth.agent.tools import Proposal, SandboxMode, Toolbox
 from hearth.bench.engine import free_port, running_server
-from hearth.cli.common import fail, login_name, one_line_errors, settings_with
+from hearth.cli.common import api_base, fail, login_name, one_line_errors, settings_with
 
 app = typer.Typer(help="A local coding agent: reads, edits and runs code in a sandbox.",
                   no_args_is_help=False, invoke_without_command=True)
@@ -58,8 +58,7 @@ Remembers = Annotated[bool, typer.Option("--memory/--no-memory",
 
 
 def sessions_folder() -> SessionFolder:
-    home = Path(os.environ.get("HEARTH_HOME") or Path.home() / ".local/share/hearth")
-    return SessionFolder(home / "code" / "sessions")
+    return SessionFolder(settings_with().home / "code" / "sessions")
 
 
 def _answers(url: str) -> bool:
@@ -74,8 +73,7 @@ def model_server(url: str | None) -> Iterator[str]:
     """The base URL (ending in /v1) of the server to use, starting hearth's own if needed."""
     url = url or os.environ.get("HEARTH_URL")
     if url or _answers(LOCAL_URL):
-        base = (url or LOCAL_URL).rstrip("/")
-        yield base if base.endswith("/v1") else base + "/v1"
+        yield api_base(url or LOCAL_URL)
         return
     settings = settings_with()
     port = free_port()
@@ -123,9 +121,9 @@ class Runner:
         cwd = folder.resolve()
         if not cwd.is_dir():
             fail(f"{folder} is not a folder.")
-        root = git_root(cwd) or cwd
-        self.root = root
-        if commit and not is_git_repository(root):
+        in_git = git_root(cwd)
+        root = self.root = in_git or cwd
+        if commit and in_git is None:
             fail(f"--commit needs a git repository, and {root} is not one (run `git init`).")
         if approval is not ApprovalPolicy.NEVER and not interactive and not sys.stdin.isatty():
             fail(f"--approval {approval} asks before acting, and there is no terminal to ask "
@@ -144,7 +142,7 @@ class Runner:
 
         self.session = Session(
             self.model, Toolbox(root, sandbox), self.saved.messages, emit_and_keep, limits,
-            approval, ask_on_terminal, GitWorkspace(root) if is_git_repository(root) else None,
+            approval, ask_on_terminal, GitWorkspace(root) if in_git else None,
             commit, on_step=lambda _session: self.folders.save(self.saved), memory=self.memory)
         emit(Event("session.started", {"session": self.saved.id, "root": str(root),
                                        "model": self.model.model, "sandbox": str(sandbox),

@@ -24,6 +24,13 @@ def settings_with(**overrides: Any) -> Settings:
     return Settings(**given)
 
 
+def api_base(url: str) -> str:
+    """A server's address as the ``openai`` SDK wants it: ending in ``/v1``, whether the user
+    gave the server's root or its API base."""
+    base = url.rstrip("/")
+    return base if base.endswith("/v1") else base + "/v1"
+
+
 def fail(message: str) -> NoReturn:
     # Messages can quote what the user typed: never read them as markup.
     stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
