@@ -135,3 +135,22 @@ def test_bench_code_runs_hearth_code_against_a_live_server_and_writes_its_report
         assert row["prompt_tokens"] > 0  # counted by the server's own meter
         assert system["summary"]["pass_2"] == 0.0
     assert "hearth bench code" in result.output
+
+
+def test_a_retry_runs_only_after_a_failure_and_never_sees_the_tests(tmp_path: Path) -> None:
+    from hearth.bench.exercism import graded_with_retry
+
+    exercise_folder(tmp_path / "data")
+    [exercise] = load(tmp_path / "data")
+    work = prepare(exercise, tmp_path / "work", with_tests=False)
+    seen: list[bool] = []
+
+    def fix(failed: Grade) -> None:
+        seen.append((work / "twice_test.py").exists())
+        assert "1 failed" in failed.output
+        (work / "twice.py").write_text("def twice(x):\n    return 2 * x\n")
+
+    first, second = graded_with_retry(exercise, work, fix)
+    assert (first.passed, second.passed, seen) == (False, True, [False])
+    again = graded_with_retry(exercise, work, fix)
+    assert again[0].passed and again[0] is again[1] and seen == [False]  # no retry

@@ -30,7 +30,7 @@ from hearth.agent.model import OpenAIModel
 from hearth.agent.session import Limits, Session
 from hearth.agent.tools import SandboxMode, Toolbox
 from hearth.agent.instructions import system_prompt, task_message
-from hearth.bench.exercism import Exercise, Grade, grade, prepare
+from hearth.bench.exercism import Exercise, Grade, graded_with_retry, prepare
 
 Log = Callable[[str], None]
 
@@ -136,14 +136,13 @@ def run_hearth_code(config: HearthCodeConfig, exercise: Exercise, workdir: Path,
                       [{"role": "system", "content": system_prompt(folder)}],
                       limits=config.limits)
     task = agentic_task(exercise) if config.agentic else aider_task(exercise)
-    outcome = session.run(task_message(folder, task))
-    first = grade(exercise, folder)
-    second = first
-    if not first.passed and not config.agentic:
-        for name in exercise.tests:  # as in the first try, the agent never reads the tests
-            (folder / name).unlink()
-        outcome = session.run(retry_task(exercise, first))
-        second = grade(exercise, folder)
+    outcomes = [session.run(task_message(folder, task))]
+
+    def retry(failed: Grade) -> None:
+        outcomes.append(session.run(retry_task(exercise, failed)))
+
+    first, second = graded_with_retry(exercise, folder, None if config.agentic else retry)
+    outcome = outcomes[-1]
     after = meter.read()
     return ExerciseResult(exercise.name, first.passed, second.passed, after[0] - before[0],
                           after[1] - before[1], time.monotonic() - start,

@@ -19,7 +19,7 @@ from pathlib import Path
 from hearth.bench.code import (
     ExerciseResult, TokenMeter, agentic_task, aider_task, retry_task,
 )
-from hearth.bench.exercism import Exercise, grade, prepare
+from hearth.bench.exercism import Exercise, grade, graded_with_retry, prepare
 from hearth.errors import HearthError
 
 INSTALL_TIMEOUT_S = 1_800
@@ -93,14 +93,9 @@ def run_aider(command: Path, base_url: str, model: str, exercise: Exercise, work
             "--chat-history-file", ".aider.chat.history.md", *exercise.solution]
     env = _env(base_url)
     _run([*argv, "--message", aider_task(exercise)], folder, env, timeout_s)
-    first = grade(exercise, folder)
-    second = first
-    if not first.passed:
-        for name in exercise.tests:
-            (folder / name).unlink()
-        _run([*argv, "--restore-chat-history", "--message", retry_task(exercise, first)],
-             folder, env, timeout_s)
-        second = grade(exercise, folder)
+    first, second = graded_with_retry(exercise, folder, lambda failed: _run(
+        [*argv, "--restore-chat-history", "--message", retry_task(exercise, failed)],
+        folder, env, timeout_s))
     after = meter.read()
     return ExerciseResult(exercise.name, first.passed, second.passed, after[0] - before[0],
                           after[1] - before[1], time.monotonic() - start)

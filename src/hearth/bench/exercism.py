@@ -13,6 +13,7 @@ import random
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,3 +86,17 @@ def grade(exercise: Exercise, workdir: Path) -> Grade:
     except subprocess.TimeoutExpired:
         output, passed = f"The tests did not finish within {GRADE_TIMEOUT_S} s.", False
     return Grade(passed, output[-OUTPUT_CHARS:])
+
+
+def graded_with_retry(exercise: Exercise, workdir: Path,
+                      retry: Callable[[Grade], None] | None) -> tuple[Grade, Grade]:
+    """The grades after the first try and after the retry (the same when it passed, or when
+    there is no retry). Before the retry the tests are taken away again, as before the first
+    try: the solver sees their output, never the tests themselves."""
+    first = grade(exercise, workdir)
+    if first.passed or retry is None:
+        return first, first
+    for name in exercise.tests:
+        (workdir / name).unlink()
+    retry(first)
+    return first, grade(exercise, workdir)
