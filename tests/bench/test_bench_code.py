@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from hearth.bench.code import ExerciseResult, SystemRun, TokenMeter, aider_task, retry_task
+from hearth.bench.code_peers import read_mini_trajectory
 from hearth.bench.exercism import Grade, grade, load, prepare
 from hearth.cli.bench_code import goals
 
@@ -154,3 +155,23 @@ def test_a_retry_runs_only_after_a_failure_and_never_sees_the_tests(tmp_path: Pa
     assert (first.passed, second.passed, seen) == (False, True, [False])
     again = graded_with_retry(exercise, work, fix)
     assert again[0].passed and again[0] is again[1] and seen == [False]  # no retry
+
+
+def test_a_mini_swe_agent_trajectory_counts_its_refused_replies(tmp_path: Path) -> None:
+    # The shape mini-swe-agent 2.4.6 saves: refused replies leave only its format note.
+    note = ("Tool call error:\n\n<error>\nNo tool calls found in the response.\n</error>\n")
+    trajectory = tmp_path / "t.json"
+    trajectory.write_text(json.dumps({
+        "info": {"model_stats": {"instance_cost": 0.0, "api_calls": 4},
+                 "exit_status": "RepeatedFormatError"},
+        "messages": [{"role": "system", "content": "You are a helpful assistant."},
+                     {"role": "user", "content": "Please solve this issue: ..."},
+                     {"role": "assistant", "content": "", "tool_calls": [{"id": "1"}]},
+                     {"role": "tool", "content": '{"returncode": 0, "output": ""}'},
+                     {"role": "user", "content": note}, {"role": "user", "content": note},
+                     {"role": "user", "content": "Your previous response reached the output "
+                                                 "token limit (finish_reason=length)"},
+                     {"role": "exit", "content": "RepeatedFormatError"}],
+        "trajectory_format": "mini-swe-agent-1.1"}))
+    assert read_mini_trajectory(trajectory) == (4, 3, "RepeatedFormatError")
+    assert read_mini_trajectory(tmp_path / "missing.json") == (0, 0, "")

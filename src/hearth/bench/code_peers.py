@@ -116,20 +116,30 @@ def run_mini(command: Path, base_url: str, model: str, exercise: Exercise, workd
     output = _run(argv, folder, _env(base_url), timeout_s)
     result = grade(exercise, folder)
     after = meter.read()
-    calls, malformed = _mini_calls(trajectory)
+    calls, malformed, status = read_mini_trajectory(trajectory)
     return ExerciseResult(exercise.name, result.passed, result.passed, after[0] - before[0],
                           after[1] - before[1], time.monotonic() - start, calls, malformed,
-                          error=None if trajectory.is_file() else output[-300:])
+                          status, error=None if trajectory.is_file() else output[-300:])
 
 
-def _mini_calls(trajectory: Path) -> tuple[int, int]:
-    """Model replies and those mini-swe-agent refused as malformed (its format-error notes)."""
+# mini-swe-agent 2.x keeps no malformed reply in its trajectory: it raises a format error and
+# adds only its note to the model, from ``format_error_template``, whose two forms open so.
+_FORMAT_NOTES = ("Tool call error:", "Your previous response reached the output token limit")
+
+
+def read_mini_trajectory(trajectory: Path) -> tuple[int, int, str]:
+    """Model calls, those mini-swe-agent refused as malformed, and its exit status, read from a
+    2.x trajectory (``trajectory_format`` mini-swe-agent-1.1): the calls are its own count
+    (``info.model_stats.api_calls``), since refused replies leave no assistant message."""
     try:
-        messages = json.loads(trajectory.read_text()).get("messages", [])
+        data = json.loads(trajectory.read_text())
     except (OSError, json.JSONDecodeError):
-        return 0, 0
-    replies = sum(1 for m in messages if m.get("role") == "assistant")
+        return 0, 0, ""
+    info = data.get("info", {})
+    messages = data.get("messages", [])
+    calls = info.get("model_stats", {}).get("api_calls")
+    if not isinstance(calls, int):
+        calls = sum(1 for m in messages if m.get("role") == "assistant")
     malformed = sum(1 for m in messages if m.get("role") in ("user", "tool")
-                    and "format" in str(m.get("content", "")).lower()
-                    and "error" in str(m.get("content", "")).lower())
-    return replies, malformed
+                    and str(m.get("content", "")).startswith(_FORMAT_NOTES))
+    return calls, malformed, str(info.get("exit_status", ""))
