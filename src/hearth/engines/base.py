@@ -33,6 +33,10 @@ class ChatRequest:
     temperature: float = 0.7
     top_p: float = 1.0
     seed: int | None = None
+    # OpenAI's penalties on tokens already generated: by how often (frequency) and whether at
+    # all (presence). 0 leaves the distribution as the model gives it.
+    frequency_penalty: float = 0.0
+    presence_penalty: float = 0.0
     stop: list[str] = field(default_factory=list)
     response_format: dict[str, Any] | None = None
     tools: list[dict[str, Any]] | None = None

@@ -148,7 +148,8 @@ class LlamaCppEngine:
                                      param="response_format") from None
         return None
 
-    def _sampler(self, request: ChatRequest, grammar: str | None) -> ctypes.c_void_p:
+    def _sampler(self, request: ChatRequest, grammar: str | None,
+                 budget: int) -> ctypes.c_void_p:
         chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
         if grammar is not None:
             constraint = llama_cpp.llama_sampler_init_grammar(self._vocab, grammar.encode(),
@@ -158,6 +159,12 @@ class LlamaCppEngine:
                 raise InvalidRequest("The output constraint could not be compiled to a grammar.",
                                      param="response_format")
             llama_cpp.llama_sampler_chain_add(chain, constraint)
+        if request.frequency_penalty or request.presence_penalty:
+            # Over every token generated (the sampler sees only those, never the prompt's), as
+            # OpenAI defines them; the repeat penalty (1.0) is llama.cpp's own and stays off.
+            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_penalties(
+                llama_cpp.llama_vocab_n_tokens(self._vocab), budget, 1.0,
+                request.frequency_penalty, request.presence_penalty))
         if request.temperature == 0:
             llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_greedy())
         else:
@@ -197,7 +204,8 @@ class LlamaCppEngine:
         def emit(event: Event) -> None:
             loop.call_soon_threadsafe(events.put_nowait, event)
 
-        seq = Sequence(prompt=prompt, max_tokens=budget, sampler=self._sampler(request, grammar),
+        seq = Sequence(prompt=prompt, max_tokens=budget,
+                       sampler=self._sampler(request, grammar, budget),
                        emit=emit, stop_tokens=stop_tokens, cache_scope=request.cache_scope)
         self._decoder.submit(seq)
         return seq, events

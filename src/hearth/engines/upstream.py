@@ -173,7 +173,9 @@ class UpstreamEngine:
         optional = {"max_tokens": request.max_tokens, "seed": request.seed,
                     "stop": request.stop or None, "response_format": request.response_format,
                     "tools": request.tools, "tool_choice": request.tool_choice,
-                    "reasoning_effort": request.reasoning_effort}
+                    "reasoning_effort": request.reasoning_effort,
+                    "frequency_penalty": request.frequency_penalty or None,
+                    "presence_penalty": request.presence_penalty or None}
         body.update((key, value) for key, value in optional.items() if value is not None)
         return body
 

@@ -35,6 +35,8 @@ def to_engine_request(body: ChatCompletionRequest, priority: int = 0) -> ChatReq
         temperature=body.temperature,
         top_p=body.top_p,
         seed=body.seed,
+        frequency_penalty=body.frequency_penalty,
+        presence_penalty=body.presence_penalty,
         stop=list(body.stop or []),
         response_format=fmt.model_dump(by_alias=True) if fmt and fmt.type != "text" else None,
         tools=[t.model_dump(exclude_none=True) for t in body.tools] if body.tools else None,
