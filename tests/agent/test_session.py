@@ -191,3 +191,16 @@ def test_each_change_is_committed_and_undo_takes_back_the_last(tmp_path: Path) -
     status = subprocess.run(["git", "status", "--porcelain"], cwd=tmp_path, capture_output=True,
                             text=True, check=True).stdout
     assert status == "" and git.undo() is None
+
+
+def test_a_reply_cut_off_at_the_length_limit_is_told_why(tmp_path: Path) -> None:
+    cut = ModelTurn("", [ToolRequest("c", "write", '{"path": "a", "content": "x x x x')],
+                    completion_tokens=1024, finish_reason="length")
+    model = ScriptedModel([cut, call("finish", summary="ok")])
+    agent, events = session(tmp_path, model)
+    assert agent.run("task").status == "done"
+    note = model.seen[1][-1]["content"]
+    assert note.startswith("Your reply was cut off at the length limit (1024 tokens).")
+    assert "shorter" in note and "apply_patch" in note
+    assert [e.data["problem"] for e in events if e.type == "format.error"] == [
+        "a reply cut off at the length limit (1024 tokens)"]

@@ -182,11 +182,19 @@ class Session:
             return call
         self.malformed_calls += 1
         self.messages.append(ModelTurn(turn.content, turn.calls[:1]).as_message())
-        problem = ("no tool call" if call is None else
-                   f"an unknown tool {call.name!r}" if call.name not in names else
-                   "arguments that are not a JSON object")
-        note = (f"Your reply had {problem}. Reply with exactly one call to one of: "
-                f"{', '.join(sorted(names))}, with JSON arguments.")
+        cut = turn.finish_reason == "length"
+        limit = f"the length limit ({turn.completion_tokens} tokens)"
+        problem = (f"a reply cut off at {limit}" if cut
+                   else "no tool call" if call is None
+                   else f"an unknown tool {call.name!r}" if call.name not in names
+                   else "arguments that are not a JSON object")
+        note = (f"Your reply {f'was cut off at {limit}' if cut else 'had ' + problem}. Reply "
+                f"with exactly one call to one of: {', '.join(sorted(names))}, with JSON "
+                "arguments.")
+        if cut:
+            # A call cut short is never valid JSON; saying why is what lets the model change it.
+            note += (" It was too long or kept repeating itself: make it shorter, and change a "
+                     "long file with apply_patch in small steps instead of writing it whole.")
         if call is not None:
             self._answer(call, note)
         else:
