@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     parallel: int = Field(default=4, ge=1, le=64, description="Sequences decoded together.")
     max_queue: int = Field(default=64, ge=0, description="Waiting requests before 503.")
     max_body_bytes: int = Field(default=2_000_000, ge=1024)
+    max_upload_bytes: int = Field(default=100_000_000, ge=1024,
+                                  description="Largest file accepted by /v1/files (held in "
+                                              "memory while it is checked).")
     max_tokens_limit: int = Field(default=4096, ge=1, description="Largest max_tokens accepted.")
     workers: int = Field(default=1, ge=1, le=64, description="Server processes (hearth serve).")
     energy_watts: float = Field(default=65.0, ge=0,
@@ -81,6 +84,13 @@ class Settings(BaseSettings):
         default=512, ge=1, description="upstream engine: requests in flight at once. The "
                                        "upstream batches them itself, so this is far above "
                                        "parallel.")
+
+    tune_worker: bool = Field(
+        default=True, description="Start the fine-tuning worker process when jobs wait; turn "
+                                  "off to run `python -m hearth.tune.worker` yourself.")
+    tune_worker_idle_seconds: float = Field(
+        default=60.0, ge=0, description="A fine-tuning worker with no job left exits after "
+                                        "this long.")
 
     embedder_threads: int | None = Field(
         default=None, ge=1, description="Threads that embed memories at once; default: "

@@ -114,7 +114,8 @@ def test_a_job_left_running_by_a_stopped_worker_resumes_from_its_checkpoint(
     done = tune_jobs.get_job(sqlite_db, "acme", job.id)
     assert (done.status, done.step) == ("succeeded", STEPS)
     log = messages(sqlite_db, job.id)
-    resumed = log.index("Job resumed after step 0")
+    [resumed] = [index for index, message in enumerate(log)
+                 if message.startswith("Job resumed after step 0 (attempt 2 of 3)")]
     assert log[resumed + 1].startswith("Step 5/12")
 
 
@@ -123,6 +124,7 @@ def test_the_worker_process_runs_what_is_queued_then_waits(
         monkeypatch: pytest.MonkeyPatch) -> None:
     job = queue(sqlite_db, toy_qwen2_gguf, tmp_path)
     monkeypatch.setenv("HEARTH_DATABASE_URL", f"sqlite:///{sqlite_path}")
+    monkeypatch.setenv("HEARTH_HOME", str(tmp_path))  # where the worker's lock is
 
     class Idle(Exception):
         """Raised where the worker would sleep: it has nothing left to do."""

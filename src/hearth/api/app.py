@@ -18,6 +18,8 @@ from hearth.api.chat.serving import ChatServing
 from hearth.api.conversations.router import router as conversations_router
 from hearth.api.embeddings.router import router as embeddings_router
 from hearth.api.errors import install_error_handlers
+from hearth.api.files.router import router as files_router
+from hearth.api.fine_tuning.router import router as fine_tuning_router
 from hearth.api.generation import Generation
 from hearth.api.hot_route import AppWithHotRoute
 from hearth.api.memories.router import router as memories_router
@@ -38,7 +40,9 @@ from hearth.governance.retention import purge
 from hearth.memory.llm_extract import configured_extractor
 from hearth.memory.service import MemoryService
 from hearth.memory.worker import MemoryWorker
+from hearth.store import tune_jobs
 from hearth.store.db import Database
+from hearth.tune.launcher import WorkerLauncher
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +66,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     memory = MemoryService(db, extractor=extractor) if settings.memory else None
     worker = MemoryWorker(memory) if memory else None
     gate = GateWriter(db)
+    tune_launcher = WorkerLauncher(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
@@ -70,6 +75,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         if worker:
             worker.start()  # also picks up jobs left pending by a previous run
         purger = asyncio.create_task(_purge_periodically(db, settings.purge_interval_seconds))
+        if await run_in_threadpool(tune_jobs.waiting, db):  # left by a stopped worker
+            await run_in_threadpool(tune_launcher.ensure_running)
         yield
         purger.cancel()
         with suppress(asyncio.CancelledError):
@@ -88,6 +95,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.started_at = int(time.time())
     app.state.memory = memory
     app.state.gate = gate
+    app.state.tune_launcher = tune_launcher
     app.state.energy = EnergyMeter(settings.energy_watts)
     app.state.generation = Generation(Assistant(engine, db, memory, worker), metrics, gate,
                                       app.state.energy, settings.max_tokens_limit)
@@ -96,9 +104,10 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in (health.router, models_router, embeddings_router,
                    conversations_router, responses_router, memories_router, usage_router,
-                   admin_router):
+                   files_router, fine_tuning_router, admin_router):
         app.include_router(router)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
+                       upload_paths={"/v1/files": settings.max_upload_bytes})
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     # The gateway's route, ahead of FastAPI's layers but inside the same two middlewares.
     chat_route = ChatCompletionsRoute(app.state.chat, gate)

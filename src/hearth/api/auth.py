@@ -122,3 +122,16 @@ async def reading_owner(request: Request,
 async def writing_owner(request: Request,
                         admitted: Annotated[Pass, Depends(memory_writer)]) -> Owner:
     return _owner(request, admitted)
+
+
+async def fine_tuner(admitted: Annotated[Pass, Depends(chat_key)]) -> Pass:
+    """A caller that may upload training data and start fine-tuning jobs: its plan includes
+    fine-tuning and its role may change things."""
+    admitted.principal.require_fine_tuning()
+    return admitted
+
+
+async def fine_tuning_editor(admitted: Annotated[Pass, Depends(chat_key)]) -> Pass:
+    """A caller that may cancel its org's jobs and delete its files (whatever its plan)."""
+    admitted.principal.require_fine_tuning(starting=False)
+    return admitted

@@ -13,6 +13,7 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -36,9 +37,11 @@ from rich.progress import (
 
 from hearth.engines import catalog
 from hearth.engines.catalog import CatalogModel, ChunkPackage
-from hearth.errors import ModelFileError
+from hearth.errors import ModelFileError, ModelNotFound
 
 GGUF_MAGIC = b"GGUF"
+# What a model placed in the models folder may be called: a file name, never a path.
+MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _BLOCK = 1 << 20
 
 
@@ -61,6 +64,28 @@ def verify(model: str, models_dir: Path) -> Path:
     if entry is not None:
         return _check_catalog_file(entry, models_dir, trust_stamp=False)
     return _check_local_file(model)
+
+
+def installed_model_path(model_id: str, models_dir: Path) -> Path:
+    """The GGUF on this machine of the model a client names ``model_id``: a catalog model that
+    was pulled (checked as ``resolve_model_path`` checks it), or a GGUF file the operator put
+    in the models folder as ``<id>.gguf`` (weights the catalog does not ship).
+
+    Unlike ``resolve_model_path`` it never takes a path: a client names a model, it does not
+    point the server at a file. Raises ModelNotFound when there is no such model here.
+    """
+    entry = catalog.lookup(model_id)
+    if entry is not None:
+        if not _target(entry, models_dir).is_file():
+            raise ModelNotFound(f"Model {model_id!r} is not pulled on this server: run "
+                                f"`hearth models pull {model_id}` there first.", param="model")
+        return _check_catalog_file(entry, models_dir, trust_stamp=True)
+    placed = models_dir / f"{model_id}.gguf"
+    if not MODEL_NAME.match(model_id) or not placed.is_file():
+        raise ModelNotFound(f"No model {model_id!r} on this server: name a pulled catalog model "
+                            f"({', '.join(catalog.catalog_ids())}) or a GGUF file placed in "
+                            f"{models_dir} as <name>.gguf.", param="model")
+    return _check_local_file(str(placed))
 
 
 def is_verified(model_id: str, models_dir: Path) -> bool:

@@ -1,4 +1,10 @@
-"""Plans: named tiers of limits, and how a limit is read off one."""
+"""Plans: named tiers of limits, and how a limit is read off one.
+
+A plan also says whether its orgs may fine-tune (``fine_tuning``): training ties up a machine
+for minutes to hours, so it is a feature an operator grants, and the seeded ``free`` plan does
+not (migration 0014). A plan stored without the setting may, as plans are unlimited in what
+they do not name.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +35,12 @@ class PlanLimits(BaseModel):
     requests_per_minute: LevelLimits = LevelLimits()
     tokens_per_day: LevelLimits = LevelLimits()
     concurrent_streams: LevelLimits = LevelLimits()
+    fine_tuning: bool = True
+
+
+def allows_fine_tuning(limits: dict) -> bool:
+    """Whether a plan with these stored ``limits`` lets its orgs fine-tune."""
+    return bool(limits.get("fine_tuning", True))
 
 
 def limit(limits: dict, kind: str, level: Level) -> int | None:
@@ -37,7 +49,8 @@ def limit(limits: dict, kind: str, level: Level) -> int | None:
 
 LIMITS_SHAPE = ('a JSON object such as {"requests_per_minute": {"key": 60}, "tokens_per_day": '
                 '{"org": 1000000}}: requests_per_minute, tokens_per_day and concurrent_streams '
-                'each map key, user and org to a whole number from 0 (or null: unlimited)')
+                'each map key, user and org to a whole number from 0 (or null: unlimited); '
+                'fine_tuning (true or false) says whether the plan may fine-tune')
 
 
 def parse_limits(text: str) -> PlanLimits:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hearth.errors import Forbidden, InvalidRequest
+from hearth.governance.plans import allows_fine_tuning
 from hearth.governance.roles import ACTS_FOR_OTHERS, Role
 from hearth.store.owner import Owner
 
@@ -40,6 +41,20 @@ class Principal:
     def require(self, scope: str) -> None:
         if scope not in self.scopes:
             raise Forbidden(f"This API key lacks the '{scope}' scope.", code="insufficient_scope")
+
+    def require_fine_tuning(self, *, starting: bool = True) -> None:
+        """Refuse a fine-tuning change the role or plan does not allow: a service key only
+        chats and reads; the plan is asked only when ``starting`` something (an upload, a
+        job), so an org moved to a plan without fine-tuning can still cancel and delete."""
+        if self.role == Role.SERVICE:
+            raise Forbidden("A service key may not fine-tune or change fine-tuning data: use "
+                            "a member's, admin's or owner's key.",
+                            code="insufficient_permissions")
+        if starting and not allows_fine_tuning(self.limits):
+            raise Forbidden(f"The {self.plan!r} plan does not include fine-tuning: ask an "
+                            f"administrator to move organisation {self.org_id!r} to a plan "
+                            f"that does (hearth admin org set {self.org_id} --plan pro).",
+                            code="fine_tuning_not_allowed")
 
     def owner_for(self, named_user: str | None) -> Owner:
         """Whose conversations and memories a request reaches.

@@ -1,7 +1,8 @@
 """Retention: each org says how long conversations and memories are kept; the purge deletes
 what expired, from every table and index. Stored Responses API answers are conversations
-too, and go with the conversations' retention. It also drops spent quota counters and
-leases.
+too, and go with the conversations' retention, as do fine-tuning training files (uploads,
+and the copies in finished jobs' folders): they are conversations written for the model. It
+also drops spent quota counters and leases.
 
 Each org is purged on its own: one that fails (a setting stored before retention was bounded,
 a database error) is logged and put on the audit log, and every other org is purged all the
@@ -17,7 +18,7 @@ from sqlalchemy import delete, select
 
 from hearth.governance import audit
 from hearth.governance.gate import release_expired
-from hearth.store import conversations
+from hearth.store import conversations, files, tune_jobs
 from hearth.store import memories as memory_store
 from hearth.store import responses
 from hearth.store.db import Database
@@ -33,6 +34,7 @@ class Purged:
     conversations: int = 0
     responses: int = 0
     memories: int = 0
+    files: int = 0  # uploaded files, and training data copied into finished jobs
     counters: int = 0
     leases: int = 0
     failed: list[str] = field(default_factory=list)  # orgs whose purge failed this time
@@ -57,6 +59,7 @@ def purge(db: Database, *, actor: str = "hearth (retention)",
         result.conversations += done.conversations
         result.responses += done.responses
         result.memories += done.memories
+        result.files += done.files
     with db.locked_connection(relaxed=True) as connection:
         oldest_window = int((now - COUNTER_KEEP).timestamp())
         result.counters = connection.execute(delete(UsageCounter).where(
@@ -72,14 +75,16 @@ def _purge_org(db: Database, org_id: str, conversation_days: int | None,
         cutoff = now - timedelta(days=conversation_days)
         done.conversations = conversations.delete_idle_before(db, org_id, cutoff)
         done.responses = responses.delete_created_before(db, org_id, cutoff)
+        done.files = (files.delete_created_before(db, org_id, cutoff)
+                      + tune_jobs.forget_training_data_before(db, org_id, cutoff))
     if memory_days is not None:
         done.memories = memory_store.delete_recorded_before(
             db, org_id, now - timedelta(days=memory_days))
-    if done.conversations or done.responses or done.memories:
+    if done.conversations or done.responses or done.memories or done.files:
         audit.record(db, actor=actor, action="retention.purge", org_id=org_id,
                      target=org_id, details={"conversations": done.conversations,
                                              "responses": done.responses,
-                                             "memories": done.memories})
+                                             "memories": done.memories, "files": done.files})
     return done
 
 

@@ -413,6 +413,13 @@ class TuneJob(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # How many workers took the job; one found running at claim time crashed its worker.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    validation_file: Mapped[str | None] = mapped_column(String(255))  # the caller's file id
+    trained_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    estimated_finish: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error_code: Mapped[str | None] = mapped_column(String(64))  # OpenAI's error.code, .param
+    error_param: Mapped[str | None] = mapped_column(String(64))
 
 
 class TuneJobEvent(Base):
@@ -429,3 +436,20 @@ class TuneJobEvent(Base):
     level: Mapped[str] = mapped_column(String(16))
     message: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+
+
+class StoredFile(Base):
+    """An uploaded file (``/v1/files``): its bytes are at ``path`` in the data folder, the row
+    says whose they are and what for. Files belong to an org, like the jobs that use them."""
+
+    __tablename__ = "files"
+    __table_args__ = (Index(None, "org_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    purpose: Mapped[str] = mapped_column(String(32))
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    path: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

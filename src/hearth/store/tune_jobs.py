@@ -4,6 +4,10 @@ Reads for callers (``get_job``, ``list_jobs``, ``list_events``, ``request_cancel
 to one org by ``_in_org``: jobs belong to an org, like the models they make, and another org's
 job behaves as one that does not exist. The worker's calls (``claim_next``, ``record_step``,
 ``add_event``, ``finish``) serve every org and take a job id it has claimed.
+
+A job that crashes its worker (the process dies: out of memory, a native fault) is found still
+running when a worker next claims; it is resumed from its checkpoint at most ``MAX_ATTEMPTS``
+times in all, then failed, so one poisonous job cannot keep a machine's worker crashing.
 """
 
 from __future__ import annotations
@@ -13,14 +17,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pathlib import Path
+
 from sqlalchemy import Select, select, update
 
 from hearth.errors import InvalidRequest, NotFound
 from hearth.store.db import Database
 from hearth.store.owner import Owner
+from hearth.store.paging import ordered_after
 from hearth.store.tables import TuneJob, TuneJobEvent, utcnow
 
 FINISHED = ("succeeded", "failed", "cancelled")
+MAX_ATTEMPTS = 3
+# A job folder's copies of its data, the only user content in it (retention deletes them).
+TRAINING_FILE = "train.jsonl"
+VALIDATION_FILE = "validation.jsonl"
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,12 @@ class JobRecord:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    attempts: int
+    validation_file: str | None
+    trained_tokens: int | None
+    estimated_finish: datetime | None
+    error_code: str | None
+    error_param: str | None
 
 
 @dataclass(frozen=True)
@@ -77,13 +94,14 @@ def _not_found(job_id: str) -> NotFound:
 
 def create_job(db: Database, owner: Owner, *, job_id: str, model: str, base_path: str,
                training_file: str, folder: str, hyperparameters: dict[str, Any],
-               suffix: str | None = None) -> JobRecord:
+               suffix: str | None = None, validation_file: str | None = None) -> JobRecord:
     """Queue a job; its ``folder`` must already hold what the worker will read."""
     with db.session() as session:
         row = TuneJob(id=job_id, org_id=owner.org_id, user_id=owner.user_id, model=model,
                       base_path=base_path, training_file=training_file, folder=folder,
                       hyperparameters=hyperparameters, suffix=suffix, status="queued",
-                      cancel_requested=False, step=0, created_at=utcnow())
+                      cancel_requested=False, step=0, created_at=utcnow(), attempts=0,
+                      validation_file=validation_file)
         session.add(row)
         session.add(TuneJobEvent(job_id=job_id, created_at=utcnow(), level="info",
                                  message="Job queued"))
@@ -101,20 +119,30 @@ def get_job(db: Database, org_id: str, job_id: str) -> JobRecord:
         return _record(row)
 
 
-def list_jobs(db: Database, org_id: str, limit: int = 20) -> list[JobRecord]:
-    """The org's jobs, newest first."""
+def list_jobs(db: Database, org_id: str, limit: int = 20,
+              after: str | None = None) -> list[JobRecord]:
+    """The org's jobs, newest first; with ``after`` (a job id), those listed after it."""
+    cursor = None
+    if after is not None:
+        last = get_job(db, org_id, after)
+        cursor = (last.created_at, last.id)
     with db.session() as session:
-        rows = session.scalars(_in_org(select(TuneJob), org_id)
-                               .order_by(TuneJob.created_at.desc(), TuneJob.id).limit(limit))
+        rows = session.scalars(ordered_after(_in_org(select(TuneJob), org_id),
+                                             TuneJob.created_at, TuneJob.id, cursor)
+                               .limit(limit))
         return [_record(row) for row in rows]
 
 
-def list_events(db: Database, org_id: str, job_id: str, limit: int = 100) -> list[EventRecord]:
-    """The job's newest ``limit`` events, newest first (as OpenAI lists them)."""
+def list_events(db: Database, org_id: str, job_id: str, limit: int = 100,
+                before: int | None = None) -> list[EventRecord]:
+    """The job's newest ``limit`` events, newest first (as OpenAI lists them); with
+    ``before`` (an event id), those older than it."""
     get_job(db, org_id, job_id)  # NotFound for another org's job
+    statement = select(TuneJobEvent).where(TuneJobEvent.job_id == job_id)
+    if before is not None:
+        statement = statement.where(TuneJobEvent.id < before)
     with db.session() as session:
-        rows = session.scalars(select(TuneJobEvent).where(TuneJobEvent.job_id == job_id)
-                               .order_by(TuneJobEvent.id.desc()).limit(limit))
+        rows = session.scalars(statement.order_by(TuneJobEvent.id.desc()).limit(limit))
         return [EventRecord(row.id, row.job_id, row.created_at, row.level, row.message,
                             row.data) for row in rows]
 
@@ -138,24 +166,32 @@ def request_cancel(db: Database, org_id: str, job_id: str) -> JobRecord:
     return get_job(db, org_id, job_id)
 
 
-def claim_next(db: Database) -> JobRecord | None:
+def claim_next(db: Database, max_attempts: int = MAX_ATTEMPTS) -> JobRecord | None:
     """For the worker: a job left running by a worker that stopped (it resumes), else the
     oldest queued job, now marked running; None when there is nothing to do.
 
-    One worker runs per machine, so a running job found here has no other worker.
+    One worker runs per machine, so a running job found here has no other worker: the one
+    that took it stopped without closing it. A job taken ``max_attempts`` times already is
+    failed here instead of being taken again.
     """
     with db.session() as session:
-        left = session.scalars(select(TuneJob).where(TuneJob.status == "running")
-                               .order_by(TuneJob.started_at)).first()
-        if left is not None:
-            session.add(TuneJobEvent(job_id=left.id, created_at=utcnow(), level="info",
-                                     message=f"Job resumed after step {left.step}"))
+        for left in session.scalars(select(TuneJob).where(TuneJob.status == "running")
+                                    .order_by(TuneJob.started_at)).all():
+            if left.attempts >= max_attempts:
+                _fail_crashing(session, left)
+                continue
+            left.attempts += 1
+            session.add(TuneJobEvent(job_id=left.id, created_at=utcnow(), level="warn",
+                                     message=f"Job resumed after step {left.step} (attempt "
+                                             f"{left.attempts} of {max_attempts}): its "
+                                             "previous worker stopped while running it"))
+            session.flush()
             return _record(left)
         for row in session.scalars(select(TuneJob).where(TuneJob.status == "queued")
                                    .order_by(TuneJob.created_at, TuneJob.id)):
             claimed = session.execute(
                 update(TuneJob).where(TuneJob.id == row.id, TuneJob.status == "queued")
-                .values(status="running", started_at=utcnow())).rowcount
+                .values(status="running", started_at=utcnow(), attempts=1)).rowcount
             if claimed:
                 session.add(TuneJobEvent(job_id=row.id, created_at=utcnow(), level="info",
                                          message="Job started"))
@@ -165,12 +201,34 @@ def claim_next(db: Database) -> JobRecord | None:
     return None
 
 
+def _fail_crashing(session: Any, row: TuneJob) -> None:
+    message = (f"the job stopped its worker {row.attempts} times (the process crashed or was "
+               "killed while training it, at step "
+               f"{row.step}), so it is not retried: see the worker's log (tune/worker.log in "
+               "the data folder); a base too large for this machine's memory is the usual cause")
+    row.status, row.finished_at = "failed", utcnow()
+    row.error, row.error_code = message, "worker_crashed"
+    session.add(TuneJobEvent(job_id=row.id, created_at=utcnow(), level="error",
+                             message=message))
+
+
+def waiting(db: Database) -> bool:
+    """Whether any org's job waits for a worker (queued, or left running by one that
+    stopped)."""
+    with db.session() as session:
+        return session.scalar(select(TuneJob.id).where(TuneJob.status.in_(("queued", "running")))
+                              .limit(1)) is not None
+
+
 def record_step(db: Database, job_id: str, step: int, total_steps: int, loss: float,
-                data: dict[str, Any]) -> bool:
+                data: dict[str, Any], *, trained_tokens: int | None = None,
+                estimated_finish: datetime | None = None) -> bool:
     """Save a training step's figures and log it; True if the job's cancellation was asked."""
     with db.session() as session:
         session.execute(update(TuneJob).where(TuneJob.id == job_id)
-                        .values(step=step, total_steps=total_steps, loss=loss))
+                        .values(step=step, total_steps=total_steps, loss=loss,
+                                trained_tokens=trained_tokens,
+                                estimated_finish=estimated_finish))
         session.add(TuneJobEvent(job_id=job_id, created_at=utcnow(), level="info",
                                  message=f"Step {step}/{total_steps}: training loss={loss:.4f}",
                                  data={"step": step, "total_steps": total_steps,
@@ -187,16 +245,36 @@ def add_event(db: Database, job_id: str, message: str, level: str = "info",
 
 
 def finish(db: Database, job_id: str, status: str, *, error: str | None = None,
-           fine_tuned_model: str | None = None) -> None:
+           fine_tuned_model: str | None = None, error_code: str | None = None,
+           error_param: str | None = None) -> None:
     """Close the job as ``status`` (one of FINISHED), with its error or its model's name."""
     if status not in FINISHED:
         raise ValueError(f"a job finishes as one of {FINISHED}, not {status!r}")
     with db.session() as session:
         session.execute(update(TuneJob).where(TuneJob.id == job_id)
                         .values(status=status, error=error, fine_tuned_model=fine_tuned_model,
-                                finished_at=utcnow()))
+                                finished_at=utcnow(), estimated_finish=None,
+                                error_code=error_code if error else None,
+                                error_param=error_param if error else None))
         session.add(TuneJobEvent(job_id=job_id, created_at=utcnow(),
                                  level="error" if status == "failed" else "info",
                                  message=error if status == "failed"
                                  else f"Job {status}" + (f": {fine_tuned_model}"
                                                          if fine_tuned_model else "")))
+
+
+def forget_training_data_before(db: Database, org_id: str, cutoff: datetime) -> int:
+    """Retention: delete the copies of training data in the folders of the org's finished
+    jobs created before ``cutoff`` (the adapter and the job's record stay); returns how many
+    files went."""
+    with db.session() as session:
+        folders = session.scalars(_in_org(select(TuneJob.folder), org_id).where(
+            TuneJob.created_at < cutoff, TuneJob.status.in_(FINISHED))).all()
+    removed = 0
+    for folder in folders:
+        for name in (TRAINING_FILE, VALIDATION_FILE):
+            copy = Path(folder) / name
+            if copy.exists():
+                copy.unlink()
+                removed += 1
+    return removed

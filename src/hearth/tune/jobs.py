@@ -5,6 +5,9 @@ line-numbered errors before anything is queued; the token counts against the bas
 the base's tokenizer and are checked by the worker when it loads the base. The file is copied
 into the job's folder (``<jobs_root>/<job id>/train.jsonl``), so the job survives the upload's
 deletion and a worker restart.
+
+``create`` is the API's way in: it takes what a client names (a model, file ids) and finds what
+they stand for on this machine, in the caller's org.
 """
 
 from __future__ import annotations
@@ -13,15 +16,15 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from hearth.errors import InvalidRequest
-from hearth.store import tune_jobs
+from hearth.engines.model_files import installed_model_path
+from hearth.errors import InvalidRequest, NotFound
+from hearth.store import files, tune_jobs
 from hearth.store.db import Database
+from hearth.store.files import FileRecord
 from hearth.store.owner import Owner
-from hearth.store.tune_jobs import JobRecord
+from hearth.store.tune_jobs import TRAINING_FILE, VALIDATION_FILE, JobRecord
 from hearth.tune.data import validate
-
-TRAINING_FILE = "train.jsonl"
-VALIDATION_FILE = "validation.jsonl"
+from hearth.tune.files import FINE_TUNE_PURPOSE
 # What a job may set, with TrainConfig's names; the rest are TrainConfig's defaults.
 HYPERPARAMETERS = {"epochs": int, "learning_rate": float, "batch_size": int, "seed": int,
                    "save_steps": int}
@@ -30,7 +33,8 @@ HYPERPARAMETERS = {"epochs": int, "learning_rate": float, "batch_size": int, "se
 def submit(db: Database, owner: Owner, *, model: str, base_path: Path, training_file: Path,
            jobs_root: Path, hyperparameters: dict[str, Any] | None = None,
            suffix: str | None = None, file_name: str | None = None,
-           validation_file: Path | None = None) -> JobRecord:
+           validation_file: Path | None = None,
+           validation_name: str | None = None) -> JobRecord:
     """Queue a job training ``base_path`` (named ``model``) on ``training_file``; with a
     ``validation_file``, its loss is reported before and after training."""
     settings = _checked(hyperparameters or {})
@@ -46,7 +50,39 @@ def submit(db: Database, owner: Owner, *, model: str, base_path: Path, training_
     return tune_jobs.create_job(db, owner, job_id=job_id, model=model,
                                 base_path=str(base_path),
                                 training_file=file_name or Path(training_file).name,
-                                folder=str(folder), hyperparameters=settings, suffix=suffix)
+                                folder=str(folder), hyperparameters=settings, suffix=suffix,
+                                validation_file=validation_name or (
+                                    validation_file.name if validation_file else None))
+
+
+def create(db: Database, owner: Owner, *, model: str, training_file: str,
+           validation_file: str | None, hyperparameters: dict[str, Any], suffix: str | None,
+           models_dir: Path, jobs_root: Path) -> JobRecord:
+    """Queue a job on the model named ``model`` (pulled, or placed in ``models_dir``) with the
+    org's uploaded files of these ids; ``hyperparameters`` are ``TrainConfig``'s names."""
+    base = installed_model_path(model, models_dir)
+    training = _uploaded(db, owner, training_file, "training_file")
+    validation = (_uploaded(db, owner, validation_file, "validation_file")
+                  if validation_file is not None else None)
+    return submit(db, owner, model=model, base_path=base, training_file=Path(training.path),
+                  jobs_root=jobs_root, hyperparameters=hyperparameters, suffix=suffix,
+                  file_name=training.id,
+                  validation_file=Path(validation.path) if validation else None,
+                  validation_name=validation.id if validation else None)
+
+
+def _uploaded(db: Database, owner: Owner, file_id: str, param: str) -> FileRecord:
+    """The org's file ``file_id``, uploaded for fine-tuning; named as ``param`` in errors."""
+    try:
+        found = files.get_file(db, owner.org_id, file_id)
+    except NotFound:
+        raise NotFound(f"No file {file_id!r} was found in this organisation: upload it with "
+                       f"purpose {FINE_TUNE_PURPOSE!r} first (POST /v1/files).", param=param,
+                       code="file_not_found") from None
+    if found.purpose != FINE_TUNE_PURPOSE:
+        raise InvalidRequest(f"File {file_id!r} was uploaded for {found.purpose!r}, not "
+                             f"{FINE_TUNE_PURPOSE!r}.", param=param)
+    return found
 
 
 def fine_tuned_model_name(job: JobRecord) -> str:

@@ -29,7 +29,9 @@ from transformers import (DataCollatorForSeq2Seq, PrinterCallback, Trainer, Trai
 from transformers.trainer_utils import get_last_checkpoint
 
 from hearth.tune.base import Base, load_base
+from hearth.tune.checkpoints import checkpoints_dir
 from hearth.tune.data import Dataset, validate
+from hearth.tune.hyperparameters import BATCH_SIZE, EPOCHS, LEARNING_RATE, SEED
 from hearth.tune.render import render
 
 # Every linear layer of a Llama/Qwen-style block: tuning all of them learns facts faster than
@@ -54,11 +56,11 @@ class TrainConfig:
     base: Path
     training_file: Path
     job_dir: Path
-    epochs: int = 3
-    learning_rate: float = 2e-4
-    batch_size: int = 1
+    epochs: int = EPOCHS
+    learning_rate: float = LEARNING_RATE
+    batch_size: int = BATCH_SIZE
     lora: LoraSettings = field(default_factory=LoraSettings)
-    seed: int = 0
+    seed: int = SEED
     save_steps: int = 50
     max_tokens: int | None = None  # longest example allowed; the model's context by default
     validation_file: Path | None = None  # its loss is measured before and after training
@@ -73,6 +75,7 @@ class Progress:
     loss: float
     tokens_per_second: float
     seconds_left: float
+    tokens: int  # the input tokens trained on so far, the steps before a resume included
 
 
 @dataclass(frozen=True)
@@ -92,10 +95,6 @@ class TrainResult:
     # after (None when the run stopped early).
     validation_loss_before: float | None = None
     validation_loss_after: float | None = None
-
-
-def checkpoints_dir(job_dir: Path) -> Path:
-    return Path(job_dir) / "checkpoints"
 
 
 def adapter_dir(job_dir: Path) -> Path:
@@ -197,7 +196,8 @@ class _Watcher(TrainerCallback):
             self.on_progress(Progress(
                 step=state.global_step, total_steps=state.max_steps, loss=float(logs["loss"]),
                 tokens_per_second=(state.num_input_tokens_seen - self._first_tokens) / elapsed,
-                seconds_left=elapsed / steps * (state.max_steps - state.global_step)))
+                seconds_left=elapsed / steps * (state.max_steps - state.global_step),
+                tokens=int(state.num_input_tokens_seen)))
         # Asked here, after the step is reported and before Trainer checks the flag, so a stop
         # comes right after the step the caller last saw.
         if self.should_stop is not None and self.should_stop():

@@ -7,12 +7,17 @@ a cancellation asked through the store is seen after the next step. A finished r
 exported to ``adapter.gguf`` in the job's folder and the job names its model
 (``jobs.fine_tuned_model_name``). A job that fails gets its error as the job's, and the worker
 goes on to the next.
+
+It holds the machine's worker lock (``launcher.worker_lock``) for its whole life, exits at once
+if another worker holds it, and exits once it has had nothing to do for
+``tune_worker_idle_seconds``: a server starts it again when the next job is queued.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hearth.config import Settings
@@ -22,6 +27,7 @@ from hearth.store.db import Database
 from hearth.store.tune_jobs import JobRecord
 from hearth.tune.export import export_adapter
 from hearth.tune.jobs import TRAINING_FILE, VALIDATION_FILE, fine_tuned_model_name
+from hearth.tune.launcher import LOCK_PATIENCE_SECONDS, worker_lock
 from hearth.tune.train import Progress, TrainConfig, train
 
 ADAPTER_FILE = "adapter.gguf"
@@ -54,7 +60,9 @@ def run_job(db: Database, job: JobRecord) -> None:
         cancelled = tune_jobs.record_step(
             db, job.id, progress.step, progress.total_steps, progress.loss,
             {"tokens_per_second": round(progress.tokens_per_second, 2),
-             "seconds_left": round(progress.seconds_left, 1)})
+             "seconds_left": round(progress.seconds_left, 1), "tokens": progress.tokens},
+            trained_tokens=progress.tokens,
+            estimated_finish=datetime.now(UTC) + timedelta(seconds=progress.seconds_left))
 
     try:
         result = train(config, on_progress, should_stop=lambda: cancelled)
@@ -70,12 +78,14 @@ def run_job(db: Database, job: JobRecord) -> None:
                 data={"validation_loss_before": before,
                       "validation_loss_after": result.validation_loss_after})
     except HearthError as error:
-        tune_jobs.finish(db, job.id, "failed", error=error.message)
+        tune_jobs.finish(db, job.id, "failed", error=error.message,
+                         error_code=error.code or "training_failed", error_param=error.param)
         return
     except Exception as error:  # a worker outlives one job's unexpected failure
         log.exception("fine-tuning job %s failed", job.id)
         tune_jobs.finish(db, job.id, "failed",
-                         error=f"training failed unexpectedly ({type(error).__name__}: {error})")
+                         error=f"training failed unexpectedly ({type(error).__name__}: {error})",
+                         error_code="training_failed")
         return
     tune_jobs.finish(db, job.id, "succeeded", fine_tuned_model=fine_tuned_model_name(job))
 
@@ -85,13 +95,25 @@ def _figure(loss: float | None) -> str:
 
 
 def main(poll_seconds: float = 5.0) -> None:
-    """Run jobs from the configured database for as long as the process lives."""
+    """Run jobs from the configured database until none has come for a while."""
     logging.basicConfig(level=logging.INFO)
-    db = Database.from_settings(Settings())
-    db.migrate()
-    while True:
-        if run_next(db) is None:
-            time.sleep(poll_seconds)
+    settings = Settings()
+    with worker_lock(settings.home, patience=LOCK_PATIENCE_SECONDS) as held:
+        if not held:
+            log.info("another fine-tuning worker runs on this machine; leaving the jobs to it")
+            return
+        db = Database.from_settings(settings)
+        db.migrate()
+        idle_since = time.monotonic()
+        while True:
+            if run_next(db) is not None:
+                idle_since = time.monotonic()
+                continue
+            idle = time.monotonic() - idle_since
+            if idle >= settings.tune_worker_idle_seconds:
+                log.info("no fine-tuning job for %.0f s; the worker stops", idle)
+                return
+            time.sleep(min(poll_seconds, settings.tune_worker_idle_seconds - idle))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""``/v1/files``: uploads kept for fine-tuning."""
