@@ -6,7 +6,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import importlib.metadata
+
 import pytest
+import toy_qwen2
 
 from hearth.memory import onnx_export
 from hearth.memory.embedder import model_dir
@@ -114,3 +117,15 @@ def sqlite_db(sqlite_path: Path) -> Iterator[Database]:
     """A migrated SQLite file of this test's own, for what only SQLite has (its pragmas, its
     file) and for tests that need no second backend."""
     yield from _migrated(f"sqlite:///{sqlite_path}")
+
+
+@pytest.fixture(scope="session")
+def toy_qwen2_gguf(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The toy Qwen2 GGUF (toy_qwen2.py; its HF checkpoint beside it), built once per checkout
+    into pytest's cache: the first build downloads llama-cpp-python's sdist for the converter."""
+    cache = getattr(pytestconfig, "cache", None)  # absent under -p no:cacheprovider
+    version = importlib.metadata.version("llama_cpp_python")
+    folder = (cache.mkdir(f"hearth-qwen2-toy-{version}") if cache
+              else tmp_path_factory.mktemp("qwen2-toy"))
+    model = folder / toy_qwen2.GGUF_NAME
+    return model if model.exists() else toy_qwen2.build(folder)

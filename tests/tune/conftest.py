@@ -1,28 +1,15 @@
-"""Fixtures for the fine-tuning tests: the toy Qwen2 model (toy_qwen2.py) and its tokenizer."""
+"""Fixtures for the fine-tuning tests: the toy Qwen2's tokenizer and one training run of it
+(the toy itself, ``toy_qwen2_gguf``, is shared with the API and CLI tests: tests/conftest.py)."""
 
 from __future__ import annotations
 
-import importlib.metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
-import toy_qwen2
 from toy_job import job_config
 
 from hearth.tune.train import Progress, TrainResult, train
-
-
-@pytest.fixture(scope="session")
-def toy_qwen2_gguf(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The toy Qwen2 GGUF (its HF checkpoint beside it), built once per checkout into pytest's
-    cache: the first build downloads llama-cpp-python's sdist for the converter."""
-    cache = getattr(pytestconfig, "cache", None)  # absent under -p no:cacheprovider
-    version = importlib.metadata.version("llama_cpp_python")
-    folder = (cache.mkdir(f"hearth-qwen2-toy-{version}") if cache
-              else tmp_path_factory.mktemp("qwen2-toy"))
-    model = folder / toy_qwen2.GGUF_NAME
-    return model if model.exists() else toy_qwen2.build(folder)
 
 
 @pytest.fixture(scope="session")

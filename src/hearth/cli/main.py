@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from hearth.cli import admin, bench, bench_code, chat, code, memory, models, serve
+from hearth.cli import admin, bench, bench_code, chat, code, memory, models, serve, tune
 
 app = typer.Typer(
     name="hearth",
-    help="Self-hosted AI on open-weight models: serve, chat, code, memories, models, admin, bench.",
+    help="Self-hosted AI on open-weight models: serve, chat, code, memories, models, tune, "
+         "admin, bench.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -20,3 +21,4 @@ app.add_typer(bench.app, name="bench")
 app.add_typer(memory.app, name="memory")
 app.add_typer(admin.app, name="admin")
 app.add_typer(code.app, name="code")
+app.add_typer(tune.app, name="tune")

@@ -12,6 +12,7 @@ they stand for on this machine, in the caller's org.
 
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from hearth.store.owner import Owner
 from hearth.store.tune_jobs import TRAINING_FILE, VALIDATION_FILE, JobRecord
 from hearth.tune.data import validate
 from hearth.tune.files import FINE_TUNE_PURPOSE
+from hearth.tune.hyperparameters import BATCH_SIZE
 # What a job may set, with TrainConfig's names; the rest are TrainConfig's defaults.
 HYPERPARAMETERS = {"epochs": int, "learning_rate": float, "batch_size": int, "seed": int,
                    "save_steps": int}
@@ -38,7 +40,10 @@ def submit(db: Database, owner: Owner, *, model: str, base_path: Path, training_
     """Queue a job training ``base_path`` (named ``model``) on ``training_file``; with a
     ``validation_file``, its loss is reported before and after training."""
     settings = _checked(hyperparameters or {})
-    validate(training_file)
+    examples = validate(training_file).count
+    # A checkpoint at the end of each epoch, as OpenAI keeps them, unless told otherwise.
+    settings.setdefault("save_steps", math.ceil(examples / settings.get("batch_size",
+                                                                        BATCH_SIZE)))
     if validation_file is not None:
         validate(validation_file)
     job_id = tune_jobs.new_job_id()
