@@ -35,6 +35,11 @@ def worker_log(home: Path) -> Path:
     return tune_folder(home) / "worker.log"
 
 
+def jobs_folder(home: Path) -> Path:
+    """Where each job's folder (its data, checkpoints and adapter) is made."""
+    return tune_folder(home) / "jobs"
+
+
 @contextmanager
 def worker_lock(home: Path, patience: float = 0.0) -> Iterator[bool]:
     """Hold the machine's worker lock while the block runs; yields False, holding nothing, if
@@ -72,15 +77,15 @@ class WorkerLauncher:
         self.settings = settings
         self._process: subprocess.Popen[bytes] | None = None
 
-    def ensure_running(self) -> bool:
-        """Start a worker unless one runs; True if this call started one."""
+    def ensure_running(self) -> subprocess.Popen[bytes] | None:
+        """Start a worker unless one runs; the process this call started, if it did."""
         if not self.settings.tune_worker:
-            return False
+            return None
         if self._process is not None and self._process.poll() is None:
-            return False
+            return None
         home = self.settings.home
         if worker_running(home):
-            return False
+            return None
         # The worker reads its settings from the environment: hand it this server's data.
         environment = {**os.environ, "HEARTH_HOME": str(home),
                        "HEARTH_DATABASE_URL": self.settings.resolved_database_url}
@@ -89,9 +94,4 @@ class WorkerLauncher:
                 [sys.executable, "-m", "hearth.tune.worker"], env=environment,
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)  # a server's Ctrl-C does not stop a training run
-        return True
-
-
-def jobs_folder(home: Path) -> Path:
-    """Where each job's folder (its data, checkpoints and adapter) is made."""
-    return tune_folder(home) / "jobs"
+        return self._process
