@@ -193,7 +193,7 @@ def test_a_purge_that_deletes_is_on_the_audit_log(orgs: Database) -> None:
     purges = [e for e in audit.entries(orgs) if e.action == "retention.purge"]
     assert [(e.org_id, e.target, e.actor, e.details) for e in purges] == [
         ("brief", "brief", "operator test (cli)",
-         {"conversations": 1, "responses": 0, "memories": 2})]
+         {"conversations": 1, "responses": 0, "memories": 2, "files": 0})]
     assert audit.verify(orgs).ok
 
 
