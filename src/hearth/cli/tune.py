@@ -122,11 +122,11 @@ def create(
 def _follow(client: openai.OpenAI, job_id: str, *, quiet: bool = False) -> Any:
     """Show the job's events as they come, training steps as a progress bar, until it ends."""
     seen: set[str] = set()
-    columns = (TextColumn("step {task.completed:.0f}/{task.total:.0f}"), BarColumn(),
+    columns = (TextColumn("step {task.fields[steps]}"), BarColumn(),
                TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[speed]} tok/s"),
                TextColumn("{task.fields[left]} left"))
     with Progress(*columns, console=Console(stderr=True), disable=quiet) as bar:
-        task = bar.add_task("training", total=None, loss="-", speed="-", left="-")
+        task = bar.add_task("training", total=None, steps="-", loss="-", speed="-", left="-")
         while True:
             job = client.fine_tuning.jobs.retrieve(job_id)
             fresh = [event for event in client.fine_tuning.jobs.list_events(job_id, limit=100)
@@ -136,6 +136,7 @@ def _follow(client: openai.OpenAI, job_id: str, *, quiet: bool = False) -> Any:
                 figures = event.data if isinstance(event.data, dict) else {}
                 if "step" in figures:
                     bar.update(task, completed=figures["step"], total=figures["total_steps"],
+                               steps=f"{figures['step']}/{figures['total_steps']}",
                                loss=f"{figures['train_loss']:.4f}",
                                speed=f"{figures.get('tokens_per_second', 0):.0f}",
                                left=_duration(figures.get("seconds_left", 0)))
