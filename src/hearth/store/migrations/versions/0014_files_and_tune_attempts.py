@@ -29,7 +29,8 @@ WHEN = sa.DateTime(timezone=True)
 FREE_MAY_NOT_FINE_TUNE = {
     "sqlite": "UPDATE plans SET limits = json_set(limits, '$.fine_tuning', json('false')) "
               "WHERE name = 'free' AND json_extract(limits, '$.fine_tuning') IS NULL",
-    "postgresql": "UPDATE plans SET limits = (limits::jsonb || '{\"fine_tuning\": false}')::json "
+    "postgresql": "UPDATE plans SET limits = "
+                  "(limits::jsonb || '{\"fine_tuning\": false}')::json "
                   "WHERE name = 'free' AND limits::jsonb -> 'fine_tuning' IS NULL",
 }
 FORGET_FINE_TUNING = {
