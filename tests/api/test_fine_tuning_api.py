@@ -62,9 +62,11 @@ def upload(client: openai.OpenAI, text: str, name: str = "facts.jsonl"):
 
 
 def test_the_sdk_uploads_a_file_trains_a_job_and_gets_its_fine_tuned_model(
-        tenants: Tenants) -> None:
+        tenants: Tenants, tmp_path: Path) -> None:
     client = tenants.client("acme")
-    uploaded = upload(client, training_lines())
+    (tmp_path / "facts.jsonl").write_text(training_lines())
+    with open(tmp_path / "facts.jsonl", "rb") as data:
+        uploaded = client.files.create(file=data, purpose="fine-tune")
     assert uploaded.id.startswith("file-") and uploaded.object == "file"
     assert (uploaded.filename, uploaded.purpose, uploaded.status) == \
         ("facts.jsonl", "fine-tune", "processed")

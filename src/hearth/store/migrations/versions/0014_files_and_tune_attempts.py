@@ -67,7 +67,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute(FORGET_FINE_TUNING[op.get_context().dialect.name])
     with op.batch_alter_table("tune_jobs") as batch:
-        for column in ("error_param", "error_code", "estimated_finish", "trained_tokens", "validation_file", "attempts"):
+        for column in ("error_param", "error_code", "estimated_finish", "trained_tokens",
+                       "validation_file", "attempts"):
             batch.drop_column(column)
     op.drop_index("ix_files_org_id_created_at", table_name="files")
     op.drop_table("files")
