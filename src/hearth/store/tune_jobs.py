@@ -20,6 +20,7 @@ from typing import Any
 from pathlib import Path
 
 from sqlalchemy import Select, select, update
+from sqlalchemy.orm import Session
 
 from hearth.errors import InvalidRequest, NotFound
 from hearth.store.db import Database
@@ -201,7 +202,8 @@ def claim_next(db: Database, max_attempts: int = MAX_ATTEMPTS) -> JobRecord | No
     return None
 
 
-def _fail_crashing(session: Any, row: TuneJob) -> None:
+def _fail_crashing(session: Session, row: TuneJob) -> None:
+    """Close a job that crashed its worker too often: no worker will take it again."""
     message = (f"the job stopped its worker {row.attempts} times (the process crashed or was "
                "killed while training it, at step "
                f"{row.step}), so it is not retried: see the worker's log (tune/worker.log in "
