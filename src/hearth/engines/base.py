@@ -49,6 +49,9 @@ class ChatRequest:
     # which is one response to parse instead of a chunk per token.
     stream: bool = True
     reasoning_effort: str | None = None  # "low" | "medium" | "high"
+    # A GGUF LoRA adapter to apply on the base weights for this request (a fine-tuned model);
+    # only engines whose ``supports_adapters`` is true are ever sent one.
+    adapter: str | None = None
 
 
 @dataclass
@@ -86,6 +89,7 @@ class Engine(Protocol):
 
     model_id: str
     context_length: int | None  # tokens per sequence; None where another server decides
+    supports_adapters: bool  # applies a request's LoRA adapter (``ChatRequest.adapter``)
 
     def chat(self, request: ChatRequest) -> AsyncIterator[Delta]:
         """Stream the answer. Closing the iterator early cancels generation at once."""
@@ -99,6 +103,10 @@ class Engine(Protocol):
 
     def queue_depth(self) -> int:
         """Requests admitted or waiting that have not finished."""
+        ...
+
+    def drop_adapter(self, path: str) -> None:
+        """Unload the adapter at ``path`` (its model was deleted); nothing if never loaded."""
         ...
 
     async def close(self) -> None: ...

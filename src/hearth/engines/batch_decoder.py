@@ -27,7 +27,9 @@ engine benchmark before this.
 
 A slot's cache is offered only to sequences of the same ``cache_scope`` (the org): the tokens
 are the same however they were computed, so no answer could differ, but the time to the first
-token would tell one org that another had just sent the same prefix.
+token would tell one org that another had just sent the same prefix. Nor is it offered across
+LoRA adapters: there the same tokens have other keys and values. Sequences of several adapters
+share the context, one adapter per step (``hearth.engines.lora`` says why and what it costs).
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import llama_cpp
+
+from hearth.engines.lora import Adapter, LoraAdapters
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +72,7 @@ class _KeptCache:
     """What a free slot's KV cache holds, and when the slot was last used."""
 
     tokens: list[int] = field(default_factory=list)
-    scope: str = ""
+    scope: tuple[str, str] = ("", "")
     last_used: int = 0
 
 
@@ -92,6 +96,7 @@ class Sequence:
     # stop tokens a chat format names (harmony's <|call|> and <|return|>).
     stop_tokens: frozenset[int] = frozenset()
     cache_scope: str = ""
+    adapter: Adapter | None = None  # acquired by the submitter, released when the slot frees
     cancelled: bool = False
     slot: int = -1
     n_past: int = 0
@@ -103,13 +108,18 @@ class Sequence:
         default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace")
     )
 
+    @property
+    def scope(self) -> tuple[str, str]:
+        """Whose caches this sequence may share: its org's, computed with its adapter."""
+        return self.cache_scope, self.adapter.path if self.adapter else ""
+
 
 class BatchDecoder:
     """Runs the decode loop for up to ``slots`` sequences on one llama.cpp context."""
 
     def __init__(self, model: llama_cpp.llama_model_p, vocab: llama_cpp.llama_vocab_p,
                  slots: int, context_length: int, threads: int, batch_tokens: int = 512,
-                 prefix_cache: bool = True):
+                 prefix_cache: bool = True, adapters: LoraAdapters | None = None):
         params = llama_cpp.llama_context_default_params()
         params.n_ctx = slots * context_length
         params.n_batch = batch_tokens
@@ -127,6 +137,8 @@ class BatchDecoder:
         self._batch = llama_cpp.llama_batch_init(batch_tokens, 0, 1)
         self._slots: list[Sequence | None] = [None] * slots
         self._prefix_cache = prefix_cache
+        self._adapters = adapters or LoraAdapters(model)
+        self._turn: Adapter | None = None  # whose sequences the last step ran
         self._kept = [_KeptCache() for _ in range(slots)]
         self._admitted = 0  # sequences admitted so far: the clock of ``_KeptCache.last_used``
         self._inbox: queue.Queue[Sequence] = queue.Queue()
@@ -144,7 +156,7 @@ class BatchDecoder:
         self._thread.join(timeout=10)
         for seq in self._slots:
             if seq is not None:
-                llama_cpp.llama_sampler_free(seq.sampler)
+                self._release(seq)
         llama_cpp.llama_batch_free(self._batch)
         llama_cpp.llama_free(self._ctx)
 
@@ -154,6 +166,7 @@ class BatchDecoder:
         while not self._closing:
             self._admit(block=not any(self._slots))
             self._retire_cancelled()
+            self._adapters.free_unused(self._ctx)
             if any(self._slots):
                 try:
                     self._step()
@@ -182,7 +195,7 @@ class BatchDecoder:
 
         def reuse(slot: int) -> int:
             kept = self._kept[slot]
-            if kept.scope != seq.cache_scope:
+            if kept.scope != seq.scope:
                 return 0
             shared = _shared_prefix(kept.tokens, seq.prompt)
             # A prompt that shares only the chat template's first tokens would throw away a
@@ -194,7 +207,7 @@ class BatchDecoder:
         limit = len(seq.prompt) - 1
         kept = self._kept[slot]
         cached = (min(_shared_prefix(kept.tokens, seq.prompt), limit)
-                  if kept.scope == seq.cache_scope else 0)
+                  if kept.scope == seq.scope else 0)
         if cached and not self._cut(slot, cached):
             cached = 0
         borrowed, donor = self._best_donor(seq, slot, limit)
@@ -219,10 +232,10 @@ class BatchDecoder:
             if other == slot:
                 continue
             if running is not None:
-                tokens, scope = running.fed, running.cache_scope
+                tokens, scope = running.fed, running.scope
             else:
                 tokens, scope = self._kept[other].tokens, self._kept[other].scope
-            if scope != seq.cache_scope:
+            if scope != seq.scope:
                 continue
             shared = min(_shared_prefix(tokens, seq.prompt), limit)
             if shared > best:
@@ -258,7 +271,7 @@ class BatchDecoder:
         sample_at: list[tuple[Sequence, int]] = []
         # Generating sequences first (one token each), then prompt chunks in the room left,
         # so a long new prompt never stalls the streams already running.
-        active = self._active()
+        active = self._of_next_adapter()
         generating = [s for s in active if s.generated > 0 or len(s.pending) == 0]
         prefilling = [s for s in active if s not in generating]
         for seq in generating + prefilling:
@@ -286,6 +299,17 @@ class BatchDecoder:
         for seq, index in sample_at:
             self._advance(seq, llama_cpp.llama_sampler_sample(seq.sampler, self._ctx, index))
 
+    def _of_next_adapter(self) -> list[Sequence]:
+        """The running sequences of the adapter whose turn it is, that adapter set on the
+        context. The adapters in use take one step each in turn, in the order of their first
+        slots; with one adapter (or the base alone) in use, nothing ever switches."""
+        active = self._active()
+        order = list(dict.fromkeys(seq.adapter for seq in active))
+        after = order.index(self._turn) + 1 if self._turn in order else 0
+        self._turn = order[after % len(order)]
+        self._adapters.apply(self._ctx, self._turn)
+        return [seq for seq in active if seq.adapter is self._turn]
+
     def _advance(self, seq: Sequence, token: int) -> None:
         if token in seq.stop_tokens or llama_cpp.llama_vocab_is_eog(self._vocab, token):
             self._finish(seq, "stop")
@@ -311,6 +335,8 @@ class BatchDecoder:
         the same way."""
         kept = seq.fed if self._prefix_cache else []
         llama_cpp.llama_memory_seq_rm(self._memory, seq.slot, len(kept), -1)
-        self._kept[seq.slot] = _KeptCache(kept, seq.cache_scope, self._kept[seq.slot].last_used)
+        self._kept[seq.slot] = _KeptCache(kept, seq.scope, self._kept[seq.slot].last_used)
         llama_cpp.llama_sampler_free(seq.sampler)
+        if seq.adapter is not None:
+            self._adapters.release(seq.adapter)
         self._slots[seq.slot] = None

@@ -58,6 +58,8 @@ FAKE_CONTEXT_LENGTH = 32768  # as Qwen2.5-Coder's, the default model
 
 
 class FakeEngine:
+    supports_adapters = False
+
     def __init__(self, model_id: str, context_length: int, slots: int, max_queue: int,
                  token_delay: float = 0.0):
         self.model_id = model_id
@@ -77,6 +79,9 @@ class FakeEngine:
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
+
+    def drop_adapter(self, path: str) -> None:
+        """Nothing to unload: this engine applies no adapters (``supports_adapters``)."""
 
     def queue_depth(self) -> int:
         return self.admission.depth

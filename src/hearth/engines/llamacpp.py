@@ -2,7 +2,9 @@
 
 Requests are admitted fairly (first come, first served) into ``parallel`` slots that a
 ``BatchDecoder`` decodes together; output can be constrained by a JSON schema or a forced tool
-call through llama.cpp's grammar sampler. Embeddings use a second, small context on the same
+call through llama.cpp's grammar sampler. A request may name a LoRA adapter (a GGUF file) to
+apply on the base weights: adapters are loaded once and share the base, the context and its
+KV cache (``hearth.engines.lora``). Embeddings use a second, small context on the same
 loaded weights. gpt-oss models speak harmony on both sides: the prompt is rendered to token ids
 by openai-harmony and the generated ids go through its streaming parser.
 """
@@ -30,6 +32,7 @@ from hearth.engines.batch_decoder import BatchDecoder, Event, Sequence
 from hearth.engines.chat_template import ChatTemplate
 from hearth.engines.harmony import HarmonyStream, render_prompt
 from hearth.engines.harmony_vocab import harmony_encoding
+from hearth.engines.lora import Adapter, LoraAdapters
 from hearth.engines.model_files import resolve_model_path
 from hearth.engines.stops import StopMatcher
 from hearth.engines.tool_calls import (
@@ -66,6 +69,8 @@ def kv_cache_budget(settings: Settings) -> int:
 
 
 class LlamaCppEngine:
+    supports_adapters = True
+
     def __init__(self, model_path: Path, model_id: str, *, models_dir: Path,
                  context_length: int | None, threads: int, parallel: int, max_queue: int,
                  kv_budget_bytes: int, prefix_cache: bool = True):
@@ -92,8 +97,10 @@ class LlamaCppEngine:
                          if metadata.get("general.architecture") == "gpt-oss" else None)
         self._template = None if self._harmony else self._chat_template(model_path, metadata)
         self.admission = Admission(parallel, max_queue)
+        self._adapters = LoraAdapters(self._model.model)
         self._decoder = BatchDecoder(self._model.model, self._vocab, parallel,
-                                     self.context_length, threads, prefix_cache=prefix_cache)
+                                     self.context_length, threads, prefix_cache=prefix_cache,
+                                     adapters=self._adapters)
         self._embed_ctx: Any = None
         self._embed_lock = threading.Lock()
 
@@ -188,31 +195,45 @@ class LlamaCppEngine:
             grammar = self._grammar(request)
         budget = completion_budget(self.context_length, len(prompt), request.max_tokens)
         async with self.admission.slot(request.priority):
+            adapter = (await asyncio.to_thread(self._adapters.acquire, request.adapter)
+                       if request.adapter else None)
             if self._harmony is not None:
-                deltas = self._generate_harmony(request, prompt, budget, tools)
+                deltas = self._generate_harmony(request, prompt, budget, tools, adapter)
             else:
-                deltas = self._generate(request, prompt, budget, grammar, tools)
+                deltas = self._generate(request, prompt, budget, grammar, tools, adapter)
             async for delta in deltas:
                 yield delta
 
+    def drop_adapter(self, path: str) -> None:
+        """Unload the adapter at ``path`` once the requests using it have finished."""
+        self._adapters.forget(path)
+
     def _start(self, request: ChatRequest, prompt: list[int], budget: int, grammar: str | None,
-               stop_tokens: frozenset[int] = frozenset()) -> tuple[Sequence, asyncio.Queue[Event]]:
-        """Submit a sequence to the decoder; its events arrive on the returned queue."""
+               adapter: Adapter | None, stop_tokens: frozenset[int] = frozenset(),
+               ) -> tuple[Sequence, asyncio.Queue[Event]]:
+        """Submit a sequence to the decoder; its events arrive on the returned queue. The
+        sequence owns ``adapter`` from here: the decoder releases it when the sequence leaves."""
         loop = asyncio.get_running_loop()
         events: asyncio.Queue[Event] = asyncio.Queue()
 
         def emit(event: Event) -> None:
             loop.call_soon_threadsafe(events.put_nowait, event)
 
-        seq = Sequence(prompt=prompt, max_tokens=budget,
-                       sampler=self._sampler(request, grammar, budget),
-                       emit=emit, stop_tokens=stop_tokens, cache_scope=request.cache_scope)
+        try:
+            sampler = self._sampler(request, grammar, budget)
+        except InvalidRequest:
+            if adapter is not None:
+                self._adapters.release(adapter)
+            raise
+        seq = Sequence(prompt=prompt, max_tokens=budget, sampler=sampler, emit=emit,
+                       stop_tokens=stop_tokens, cache_scope=request.cache_scope, adapter=adapter)
         self._decoder.submit(seq)
         return seq, events
 
     async def _generate(self, request: ChatRequest, prompt: list[int], budget: int,
-                        grammar: str | None, tools: list[dict] | None) -> AsyncIterator[Delta]:
-        seq, events = self._start(request, prompt, budget, grammar)
+                        grammar: str | None, tools: list[dict] | None,
+                        adapter: Adapter | None) -> AsyncIterator[Delta]:
+        seq, events = self._start(request, prompt, budget, grammar, adapter)
         stops = StopMatcher(request.stop if grammar is None else [])
         # With tools on offer, what may be a call is held back until the answer is complete.
         calls = CallHoldBack() if tools is not None else None
@@ -240,10 +261,11 @@ class LlamaCppEngine:
             seq.cancelled = True
 
     async def _generate_harmony(self, request: ChatRequest, prompt: list[int], budget: int,
-                                tools: list[dict] | None) -> AsyncIterator[Delta]:
+                                tools: list[dict] | None,
+                                adapter: Adapter | None) -> AsyncIterator[Delta]:
         assert self._harmony is not None
         seq, events = self._start(
-            request, prompt, budget, None,
+            request, prompt, budget, None, adapter,
             frozenset(self._harmony.stop_tokens_for_assistant_actions()))
         parser = HarmonyStream(self._harmony, tools)
         stops = StopMatcher(request.stop)  # on the answer only, never on the reasoning

@@ -110,6 +110,8 @@ def _error_fields(body: bytes) -> tuple[str, str | None, str | None]:
 
 
 class UpstreamEngine:
+    supports_adapters = False
+
     def __init__(self, model_id: str, urls: list[str], *, upstream_model: str,
                  api_key: str | None, context_length: int | None, concurrency: int,
                  max_queue: int):
@@ -139,6 +141,9 @@ class UpstreamEngine:
 
     def count_tokens(self, text: str) -> int:
         return estimate_tokens(text)
+
+    def drop_adapter(self, path: str) -> None:
+        """Nothing to unload: this engine applies no adapters (``supports_adapters``)."""
 
     def queue_depth(self) -> int:
         return self.admission.depth
