@@ -117,6 +117,7 @@ def routes(world: World) -> list[tuple[str, str, object, str | None]]:
     return [
         ("GET", "/v1/models", None, None),
         ("GET", f"/v1/models/{MODEL}", None, None),
+        ("DELETE", "/v1/models/ft:fake:acme:x:000", None, "admin"),
         ("POST", "/v1/chat/completions", CHAT, "chat"),
         ("POST", "/v1/embeddings", {"model": MODEL, "input": "hi"}, "chat"),
         ("GET", "/v1/conversations", None, "chat"),

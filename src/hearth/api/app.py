@@ -25,6 +25,7 @@ from hearth.api.hot_route import AppWithHotRoute
 from hearth.api.memories.router import router as memories_router
 from hearth.api.metrics import Metrics, MetricsMiddleware
 from hearth.api.models.router import router as models_router
+from hearth.api.models.serving import ModelsServing
 from hearth.api.openapi import install_openapi
 from hearth.api.responses.router import openapi as responses_openapi
 from hearth.api.responses.router import router as responses_router
@@ -97,8 +98,10 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.gate = gate
     app.state.tune_launcher = tune_launcher
     app.state.energy = EnergyMeter(settings.energy_watts)
-    app.state.generation = Generation(Assistant(engine, db, memory, worker), metrics, gate,
-                                      app.state.energy, settings.max_tokens_limit)
+    app.state.models = ModelsServing(engine, db, app.state.started_at)
+    app.state.generation = Generation(Assistant(engine, db, memory, worker), app.state.models,
+                                      metrics, gate, app.state.energy,
+                                      settings.max_tokens_limit)
     app.state.chat = ChatServing(app.state.generation)
     app.state.responses = ResponsesServing(app.state.generation, db)
     install_error_handlers(app)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -22,9 +22,10 @@ from hearth.api.disconnect import ClientLeft, DisconnectWatch
 from hearth.api.errors import error_body
 from hearth.api.metering import RequestMeter
 from hearth.api.metrics import Metrics
+from hearth.api.models.serving import ModelsServing, ServedModel
 from hearth.assistant.turn import Assistant
 from hearth.engines.base import ChatRequest, Delta
-from hearth.errors import HearthError, InvalidRequest, ModelNotFound
+from hearth.errors import HearthError, InvalidRequest
 from hearth.governance.energy import EnergyMeter
 from hearth.governance.gate import Pass
 from hearth.governance.gate_writer import GateWriter
@@ -39,12 +40,14 @@ class Turn:
     meter: RequestMeter
     owner: Owner
     started: float
+    model: str  # as the answer names it: the base's id or the fine-tuned model's
 
 
 class Generation:
-    def __init__(self, assistant: Assistant, metrics: Metrics, gate: GateWriter,
-                 energy: EnergyMeter, max_tokens_limit: int):
+    def __init__(self, assistant: Assistant, models: ModelsServing, metrics: Metrics,
+                 gate: GateWriter, energy: EnergyMeter, max_tokens_limit: int):
         self.assistant = assistant
+        self.models = models
         self.metrics = metrics
         self.gate = gate
         self.energy = energy
@@ -54,18 +57,18 @@ class Generation:
     def model_id(self) -> str:
         return self.assistant.engine.model_id
 
-    def check(self, model: str, token_limit: int | None, token_param: str) -> None:
-        """Refuse a model this server does not serve, or more tokens than it allows."""
-        if model != self.model_id:
-            raise ModelNotFound(
-                f"The model {model!r} does not exist; this server serves {self.model_id!r}.",
-                param="model",
-            )
+    async def check(self, model: str, admitted: Pass, token_limit: int | None,
+                    token_param: str) -> ServedModel:
+        """What the engine runs for ``model`` (the base, or one of the caller's org's
+        fine-tuned models on it); refuse a model this server does not serve, or more tokens
+        than it allows."""
+        served = await self.models.resolve(model, admitted.principal.org_id)
         if token_limit is not None and token_limit > self.max_tokens_limit:
             raise InvalidRequest(
                 f"{token_param} is {token_limit}; this server allows at most "
                 f"{self.max_tokens_limit}.", param=token_param,
             )
+        return served
 
     async def metered(self, admitted: Pass, route: str,
                       answer: Callable[[RequestMeter], Awaitable[Response]]) -> Response:
@@ -84,9 +87,11 @@ class Generation:
         """Whose data the request reaches: the caller's, or the end user it names."""
         return admitted.principal.owner_for(user or named_user(request))
 
-    def start(self, engine_request: ChatRequest, request: Request, admitted: Pass,
-              meter: RequestMeter, *, user: str | None, metadata: dict[str, str] | None) -> Turn:
-        """Begin the assistant's turn for the caller (or the end user it names).
+    def start(self, served: ServedModel, engine_request: ChatRequest, request: Request,
+              admitted: Pass, meter: RequestMeter, *, user: str | None,
+              metadata: dict[str, str] | None) -> Turn:
+        """Begin the assistant's turn on the ``served`` model for the caller (or the end user
+        it names).
 
         The turn remembers only for a named user whose key may write memories, unless the
         ``X-Hearth-Memory: off`` header or ``metadata.memory = "off"`` says not to;
@@ -97,11 +102,13 @@ class Generation:
         owner = self.owner(request, admitted, user)
         memory_off = "off" in (request.headers.get("x-hearth-memory"),
                                (metadata or {}).get("memory"))
+        meter.model = served.id
         deltas = self.assistant.respond(
-            engine_request, conversation_id=(metadata or {}).get("conversation"), owner=owner,
+            replace(engine_request, adapter=served.adapter),
+            conversation_id=(metadata or {}).get("conversation"), owner=owner,
             remember=named is not None and not memory_off and "memory:write" in principal.scopes,
         )
-        return Turn(deltas, meter, owner, time.perf_counter())
+        return Turn(deltas, meter, owner, time.perf_counter(), served.id)
 
     async def first(self, turn: Turn) -> Delta:
         """The first piece of the answer; errors raised before it can still be a 4xx."""

@@ -280,3 +280,22 @@ def forget_training_data_before(db: Database, org_id: str, cutoff: datetime) -> 
                 copy.unlink()
                 removed += 1
     return removed
+
+
+def succeeded_jobs(db: Database, org_id: str) -> list[JobRecord]:
+    """The org's succeeded jobs, oldest first: each names the model it made."""
+    with db.session() as session:
+        rows = session.scalars(_in_org(select(TuneJob), org_id)
+                               .where(TuneJob.status == "succeeded",
+                                      TuneJob.fine_tuned_model.is_not(None))
+                               .order_by(TuneJob.finished_at, TuneJob.id))
+        return [_record(row) for row in rows]
+
+
+def job_of_model(db: Database, org_id: str, fine_tuned_model: str) -> JobRecord | None:
+    """The org's succeeded job that made ``fine_tuned_model``; None for another org's model."""
+    with db.session() as session:
+        row = session.scalars(_in_org(select(TuneJob), org_id)
+                              .where(TuneJob.status == "succeeded",
+                                     TuneJob.fine_tuned_model == fine_tuned_model)).first()
+        return None if row is None else _record(row)

@@ -27,6 +27,8 @@ from hearth.store.tune_jobs import TRAINING_FILE, VALIDATION_FILE, JobRecord
 from hearth.tune.data import validate
 from hearth.tune.files import FINE_TUNE_PURPOSE
 from hearth.tune.hyperparameters import BATCH_SIZE
+
+ADAPTER_FILE = "adapter.gguf"  # the trained adapter, as the engine loads it
 # What a job may set, with TrainConfig's names; the rest are TrainConfig's defaults.
 HYPERPARAMETERS = {"epochs": int, "learning_rate": float, "batch_size": int, "seed": int,
                    "save_steps": int}
@@ -88,6 +90,11 @@ def _uploaded(db: Database, owner: Owner, file_id: str, param: str) -> FileRecor
         raise InvalidRequest(f"File {file_id!r} was uploaded for {found.purpose!r}, not "
                              f"{FINE_TUNE_PURPOSE!r}.", param=param)
     return found
+
+
+def adapter_dir(job_dir: Path) -> Path:
+    """The trained adapter as peft saves it (``ADAPTER_FILE`` is its GGUF export)."""
+    return Path(job_dir) / "adapter"
 
 
 def fine_tuned_model_name(job: JobRecord) -> str:

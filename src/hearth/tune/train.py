@@ -32,6 +32,7 @@ from hearth.tune.base import Base, load_base
 from hearth.tune.checkpoints import checkpoints_dir
 from hearth.tune.data import Dataset, validate
 from hearth.tune.hyperparameters import BATCH_SIZE, EPOCHS, LEARNING_RATE, SEED
+from hearth.tune.jobs import adapter_dir
 from hearth.tune.render import render
 
 # Every linear layer of a Llama/Qwen-style block: tuning all of them learns facts faster than
@@ -95,10 +96,6 @@ class TrainResult:
     # after (None when the run stopped early).
     validation_loss_before: float | None = None
     validation_loss_after: float | None = None
-
-
-def adapter_dir(job_dir: Path) -> Path:
-    return Path(job_dir) / "adapter"
 
 
 def last_checkpoint(job_dir: Path) -> Path | None:

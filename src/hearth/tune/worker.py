@@ -26,11 +26,10 @@ from hearth.store import tune_jobs
 from hearth.store.db import Database
 from hearth.store.tune_jobs import JobRecord
 from hearth.tune.export import export_adapter
-from hearth.tune.jobs import TRAINING_FILE, VALIDATION_FILE, fine_tuned_model_name
+from hearth.tune.jobs import ADAPTER_FILE, TRAINING_FILE, VALIDATION_FILE, fine_tuned_model_name
 from hearth.tune.launcher import LOCK_PATIENCE_SECONDS, worker_lock
 from hearth.tune.train import Progress, TrainConfig, train
 
-ADAPTER_FILE = "adapter.gguf"
 log = logging.getLogger(__name__)
 
 

@@ -77,10 +77,6 @@ class ChatServing:
     def __init__(self, generation: Generation):
         self.generation = generation
 
-    @property
-    def model_id(self) -> str:
-        return self.generation.model_id
-
     async def create(self, body: ChatCompletionRequest, request: Request,
                      admitted: Pass) -> Response:
         return await self.generation.metered(
@@ -89,9 +85,10 @@ class ChatServing:
 
     async def _create(self, body: ChatCompletionRequest, request: Request, admitted: Pass,
                       meter: RequestMeter) -> Response:
-        self.generation.check(body.model, body.token_limit, "max_tokens")
+        served = await self.generation.check(body.model, admitted, body.token_limit,
+                                             "max_tokens")
         engine_request = to_engine_request(body, admitted.principal.priority)
-        turn = self.generation.start(engine_request, request, admitted, meter,
+        turn = self.generation.start(served, engine_request, request, admitted, meter,
                                      user=body.user, metadata=body.metadata)
         completion_id = f"chatcmpl-{secrets.token_hex(16)}"  # uuid4 costs 4x
         if body.stream:
@@ -120,7 +117,7 @@ class ChatServing:
             message["tool_calls"] = _tool_calls_json(last.tool_calls)
         return FastJSONResponse({
             "id": completion_id, "object": "chat.completion", "created": int(time.time()),
-            "model": self.model_id,
+            "model": turn.model,
             "choices": [{"index": 0, "message": message, "finish_reason": last.finish_reason,
                          "logprobs": None}],
             "usage": _usage(last),
@@ -132,7 +129,7 @@ class ChatServing:
 
         def chunk(delta_obj: dict[str, Any], finish: str | None, usage=None) -> str:
             payload = {"id": completion_id, "object": "chat.completion.chunk",
-                       "created": created, "model": self.model_id,
+                       "created": created, "model": turn.model,
                        "choices": [{"index": 0, "delta": delta_obj, "finish_reason": finish,
                                     "logprobs": None}]}
             if include_usage:
@@ -154,7 +151,7 @@ class ChatServing:
                     await self.generation.finished(turn, delta)
                     if include_usage:
                         usage_chunk = {"id": completion_id, "object": "chat.completion.chunk",
-                                       "created": created, "model": self.model_id,
+                                       "created": created, "model": turn.model,
                                        "choices": [], "usage": _usage(delta)}
                         yield f"data: {json.dumps(usage_chunk)}\n\n"
                     break

@@ -1,29 +1,37 @@
-"""``GET /v1/models``: the model this server runs."""
+"""``/v1/models``: the base model this server runs and the caller's org's fine-tuned models."""
+
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from hearth.api.auth import any_key
+from hearth.api.auth import admin_key, any_key
 from hearth.api.json_body import JSONBodyRoute
+from hearth.api.models.serving import ModelsServing
 from hearth.api.openapi import errors
-from hearth.errors import ModelNotFound
+from hearth.governance.gate import Pass
 
 router = APIRouter(route_class=JSONBodyRoute)
 
 
-def _card(request: Request) -> dict:
-    return {"id": request.app.state.engine.model_id, "object": "model",
-            "created": request.app.state.started_at, "owned_by": "hearth"}
+def _serving(request: Request) -> ModelsServing:
+    return request.app.state.models
 
 
-@router.get("/v1/models", dependencies=[Depends(any_key)])
-async def list_models(request: Request) -> dict:
-    return {"object": "list", "data": [_card(request)]}
+@router.get("/v1/models")
+async def list_models(request: Request, admitted: Annotated[Pass, Depends(any_key)]) -> dict:
+    data = await _serving(request).list(admitted.principal.org_id)
+    return {"object": "list", "data": data}
 
 
-@router.get("/v1/models/{model_id:path}", dependencies=[Depends(any_key)],
-            responses=errors(404))
-async def get_model(model_id: str, request: Request) -> dict:
-    card = _card(request)
-    if model_id != card["id"]:
-        raise ModelNotFound(f"The model {model_id!r} does not exist.", param="model")
-    return card
+@router.get("/v1/models/{model_id:path}", responses=errors(404))
+async def get_model(model_id: str, request: Request,
+                    admitted: Annotated[Pass, Depends(any_key)]) -> dict:
+    return await _serving(request).card(model_id, admitted.principal.org_id)
+
+
+@router.delete("/v1/models/{model_id:path}", responses=errors(400, 404))
+async def delete_model(model_id: str, request: Request,
+                       admitted: Annotated[Pass, Depends(admin_key)]) -> dict:
+    """Delete a fine-tuned model of the caller's org (an org admin's act: the model is the
+    whole org's)."""
+    return await _serving(request).delete(model_id, admitted.principal)

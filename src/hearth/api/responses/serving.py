@@ -80,7 +80,8 @@ class ResponsesServing:
 
     async def _create(self, body: ResponsesRequest, request: Request, admitted: Pass,
                       meter: RequestMeter) -> Response:
-        self.generation.check(body.model, body.max_output_tokens, "max_output_tokens")
+        served = await self.generation.check(body.model, admitted, body.max_output_tokens,
+                                             "max_output_tokens")
         owner = self.generation.owner(request, admitted, body.user)
         context: list[dict[str, Any]] = []
         if body.previous_response_id:
@@ -90,10 +91,10 @@ class ResponsesServing:
         all_items = context + items.input_items(body)
         engine_request = to_engine_request(body, items.to_messages(all_items, body.instructions),
                                            admitted.principal.priority)
-        turn = self.generation.start(engine_request, request, admitted, meter,
+        turn = self.generation.start(served, engine_request, request, admitted, meter,
                                      user=body.user, metadata=body.metadata)
         builder = ResponseBuilder(
-            _response_object(body, self.generation.model_id),
+            _response_object(body, served.id),
             count_tokens=self.generation.assistant.engine.count_tokens,
             parallel_tool_calls=body.parallel_tool_calls, stream=body.stream,
             namespaces=body.functions)
