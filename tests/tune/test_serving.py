@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from toy_job import FACTS, SWAPPED
 
+from hearth.bench.adapter_speed import decode_speeds
 from hearth.config import Settings
 from hearth.engines.base import ChatRequest, Delta
 from hearth.engines.llamacpp import LlamaCppEngine
@@ -83,3 +84,12 @@ def test_a_dropped_adapter_finishes_its_running_answer_and_loads_again_when_aske
     assert asyncio.run(drop_while_answering()) == SWAPPED_ANSWER
     engine.drop_adapter(str(adapters["swapped"]))  # unknown by now: nothing to do
     assert asyncio.run(answer(engine, adapters["swapped"]))[0] == SWAPPED_ANSWER
+
+
+def test_decode_speeds_measures_the_base_and_each_adapter_in_turn(
+        toy_qwen2_gguf: Path, adapters: dict[str, Path]) -> None:
+    asked = [None, adapters["taught"]]
+    speeds = decode_speeds(toy_qwen2_gguf, asked, runs=2, threads=1,
+                           messages=[{"role": "user", "content": QUESTION}], max_tokens=8)
+    assert [speed.adapter for speed in speeds] == asked
+    assert all(len(speed.rates) == 2 and speed.median > 0 for speed in speeds)

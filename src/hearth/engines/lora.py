@@ -2,13 +2,19 @@
 that names it, and applied to the decoder's one context for the steps that run its sequences.
 
 Several adapters share one base this way: the base weights are loaded once, an adapter adds only
-its own small tensors (r=8 on every linear layer of Qwen2.5-Coder-0.5B: 8.8 M parameters, 17 MB
+its own small tensors (r=8 on every linear layer of Qwen2.5-Coder-0.5B: 4.4 M parameters, 8.8 MB
 in f16), and all of them share the one context and its KV cache. llama.cpp applies adapters to a
 whole context, not to a sequence, so a decode step runs the sequences of one adapter (or of the
 base) only; the decoder takes the adapters in turn (``BatchDecoder._step``). A sequence's KV
 cells stay valid across switches, since they were computed with its own adapter and only its own
 sequence attends to them; prefix caches are never offered across adapters, because the same
 tokens give other keys and values under another adapter.
+
+Measured on Qwen2.5-Coder-0.5B (Q4_K_M) on a shared 2-core machine, 1 thread, with a random
+r=8 adapter on every linear layer: greedy decode 9.15 tokens/s against the bare base's 9.24
+(0.99x, medians of 9 alternating runs of 64 tokens); loading the adapter 16-21 ms (file in the
+page cache); setting another adapter on the context 0.09 ms, and the decode step after a switch
+took 118 ms against 110 ms without one (medians of 60 one-token steps, a busy machine).
 
 The other design, a context per adapter on the same weights, would keep an adapter's steps
 batched apart without switching, but gives each adapter a KV cache of its own (the memory of
