@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from hearth.errors import InvalidRequest, NotFound
 from hearth.store.db import Database
+from hearth.store.owner import Owner
 from hearth.store.tables import Conversation, Message, utcnow
 
 LOCAL = "local"
@@ -298,11 +299,12 @@ def stored_message_count(db: Database, conversation_id: str, *, org_id: str = LO
         return session.scalar(_owned(query, Message, org_id, user_id)) or 0
 
 
-def list_conversations(db: Database, *, limit: int = 20, org_id: str = LOCAL,
+def list_conversations(db: Database, *, limit: int | None = 20, org_id: str = LOCAL,
                        user_id: str = LOCAL, title_contains: str | None = None
                        ) -> list[ConversationView]:
-    """The caller's conversations, most recently updated first, without their messages;
-    ``title_contains`` keeps those whose title holds it (any case)."""
+    """The caller's conversations, most recently updated first, without their messages (all
+    of them with ``limit=None``); ``title_contains`` keeps those whose title holds it (any
+    case)."""
     query = (
         select(Conversation)
         .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
@@ -352,6 +354,15 @@ def delete_conversation(db: Database, conversation_id: str, *, org_id: str = LOC
                         .where(Message.conversation_id == conversation_id))
         session.execute(_owned(delete(Conversation), Conversation, org_id, user_id)
                         .where(Conversation.id == conversation_id))
+
+
+def conversation_owners(db: Database, org_id: str) -> list[Owner]:
+    """The users of ``org_id`` who have conversations, in id order: an org-wide reader (an org
+    admin building training data) goes through them one owner at a time."""
+    query = (select(Conversation.user_id).where(Conversation.org_id == org_id)
+             .distinct().order_by(Conversation.user_id))
+    with db.session() as session:
+        return [Owner(org_id, user_id) for user_id in session.scalars(query)]
 
 
 def latest_conversation(db: Database, *, org_id: str = LOCAL,
