@@ -53,6 +53,10 @@ def test_a_queued_job_trains_exports_its_adapter_and_names_its_model(
     [validation] = [event.data for event in tune_jobs.list_events(db, "acme", job.id)
                     if event.message.startswith("Validation loss:")]
     assert validation["validation_loss_after"] < validation["validation_loss_before"] / 2
+    [probe] = [event for event in tune_jobs.list_events(db, "acme", job.id)
+               if event.data and "probe" in event.data]
+    assert probe.data["probe"] == {"questions": 2, "base_correct": 0, "tuned_correct": 2}
+    assert probe.message.startswith("Probe: 2 questions from the training data")
     [last_step] = [event for event in tune_jobs.list_events(db, "acme", job.id)
                    if event.data and event.data.get("step") == STEPS]
     assert last_step.data["train_loss"] == pytest.approx(done.loss)

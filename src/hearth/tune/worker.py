@@ -4,7 +4,8 @@ server's event loop, that runs one job at a time from the database.
 It takes first a job that was running when a worker stopped, and resumes it from that job's last
 checkpoint; then the oldest queued job. Each step's loss and pace go to the job's row and events;
 a cancellation asked through the store is seen after the next step. A finished run's adapter is
-exported to ``adapter.gguf`` in the job's folder and the job names its model
+exported to ``adapter.gguf`` in the job's folder, the probe (``probe.py``) asks the base and the
+tuned model questions from the training data through llama.cpp, and the job names its model
 (``jobs.fine_tuned_model_name``). A job that fails gets its error as the job's, and the worker
 goes on to the next.
 
@@ -28,6 +29,7 @@ from hearth.store.tune_jobs import JobRecord
 from hearth.tune.export import export_adapter
 from hearth.tune.jobs import ADAPTER_FILE, TRAINING_FILE, VALIDATION_FILE, fine_tuned_model_name
 from hearth.tune.launcher import LOCK_PATIENCE_SECONDS, worker_lock
+from hearth.tune.probe import run_probe
 from hearth.tune.train import Progress, TrainConfig, train
 
 log = logging.getLogger(__name__)
@@ -76,6 +78,7 @@ def run_job(db: Database, job: JobRecord) -> None:
                 f"{result.validation_loss_after:.4f} after",
                 data={"validation_loss_before": before,
                       "validation_loss_after": result.validation_loss_after})
+        _probe(db, job.id, config.base, folder / ADAPTER_FILE, config.training_file)
     except HearthError as error:
         tune_jobs.finish(db, job.id, "failed", error=error.message,
                          error_code=error.code or "training_failed", error_param=error.param)
@@ -87,6 +90,17 @@ def run_job(db: Database, job: JobRecord) -> None:
                          error_code="training_failed")
         return
     tune_jobs.finish(db, job.id, "succeeded", fine_tuned_model=fine_tuned_model_name(job))
+
+
+def _probe(db: Database, job_id: str, base: Path, adapter: Path, training_file: Path) -> None:
+    """Record the probe's result as an event; a base llama.cpp cannot load (an HF folder) is
+    said to be unprobed rather than failing a job whose adapter is written."""
+    if base.suffix != ".gguf":
+        tune_jobs.add_event(db, job_id, "Probe: not run, the base is not a GGUF file that "
+                            "llama.cpp can answer with")
+        return
+    result = run_probe(base, adapter, training_file)
+    tune_jobs.add_event(db, job_id, result.message(), data={"probe": result.summary()})
 
 
 def _figure(loss: float | None) -> str:
