@@ -1,0 +1,233 @@
+"""``hearth bench tune``: teach a model made-up facts with hearth's own fine-tuning, and measure
+what it learnt, what it cost, and how fast it trained against a plain peft script.
+
+The facts are invented (the capital of an invented country, both names made of random
+syllables), so the base cannot know them: its score is the floor. Training and the probe ask in
+the same words. Answers come from llama.cpp with the exported GGUF adapter, as hearth serves
+them, scored by ``tune.probe``'s exact answer.
+
+Settings (``Settings``): LoRA r=16 on every linear layer, learning rate 2e-3, 6 epochs, batch 1.
+A hand check taught 5 facts in 8 epochs at 1e-3 and r=8; 50 facts in 30 minutes on 2 cores leave
+about 6 epochs (some 45 tokens an example, 3.5 s a step when the machine is quiet), so the rank
+and the rate went up to learn in fewer passes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import resource
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hearth.bench.machine import machine_info
+from hearth.bench.tune_reference import run_reference
+from hearth.tune.export import export_adapter
+from hearth.tune.probe import Question, ask, is_exact
+from hearth.tune.train import LoraSettings, Progress, TrainConfig, train
+
+GOALS = {"tuned_exact": 0.9, "base_exact": 0.1, "train_seconds": 1800.0, "throughput": 1.0}
+WARMUP_STEPS = 2  # left out of both sides' tokens/s: the first steps allocate and warm caches
+DECODE_PROMPT = "Write a long story about a lighthouse keeper and a storm."
+_ONSETS = ["b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "th", "dr",
+           "kr", "st"]
+_VOWELS = ["a", "e", "i", "o", "u", "ai", "ou"]
+_CODAS = ["", "", "n", "r", "l", "s", "m"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the bench trains: hearth's TrainConfig fields, and how many steps the reference and
+    hearth are compared over."""
+
+    facts: int = 50
+    epochs: int = 6
+    learning_rate: float = 2e-3
+    lora: LoraSettings = field(default_factory=lambda: LoraSettings(r=16, alpha=32))
+    seed: int = 0
+    reference_steps: int = 20
+    decode_tokens: int = 64
+    threads: int | None = None
+
+
+def question(country: str) -> str:
+    """The one way a fact is asked, in training and in the probe."""
+    return f"What is the capital of the invented country {country}?"
+
+
+def make_facts(count: int, seed: int = 0) -> list[tuple[str, str]]:
+    """``count`` (question, answer) facts about invented countries, the same for a seed."""
+    rng = random.Random(seed)
+    seen: set[str] = set()
+    facts: list[tuple[str, str]] = []
+    while len(facts) < count:
+        country, capital = _word(rng, 3), _word(rng, 2)
+        if country in seen or capital in seen:
+            continue
+        seen |= {country, capital}
+        facts.append((question(country), capital))
+    return facts
+
+
+def _word(rng: random.Random, syllables: int) -> str:
+    return "".join(rng.choice(_ONSETS) + rng.choice(_VOWELS) + rng.choice(_CODAS)
+                   for _ in range(syllables)).capitalize()
+
+
+def write_facts(facts: list[tuple[str, str]], path: Path) -> Path:
+    """The facts as a chat training file."""
+    path.write_text("".join(json.dumps({"messages": [
+        {"role": "user", "content": asked}, {"role": "assistant", "content": answer}]}) + "\n"
+        for asked, answer in facts))
+    return path
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident memory so far (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+def run_training(base: Path, facts: list[tuple[str, str]], settings: Settings, work: Path,
+                 on_progress: Callable[[Progress], None] | None = None) -> dict[str, Any]:
+    """Train and export with hearth; the figures, and the adapter's path under ``adapter``."""
+    data = write_facts(facts, work / "facts.jsonl")
+    marks: list[tuple[float, Progress]] = []
+
+    def seen(progress: Progress) -> None:
+        marks.append((time.perf_counter(), progress))
+        if on_progress is not None:
+            on_progress(progress)
+
+    config = TrainConfig(base=base, training_file=data, job_dir=work / "job",
+                         epochs=settings.epochs, learning_rate=settings.learning_rate,
+                         lora=settings.lora, seed=settings.seed, save_steps=10**9)
+    started = time.perf_counter()
+    result = train(config, seen)
+    seconds = time.perf_counter() - started
+    peak = peak_rss_bytes()
+    adapter = export_adapter(result.adapter_dir, base, work / "adapter.gguf")
+    return {"seconds": round(seconds, 1), "steps": result.step, "examples": result.examples,
+            "first_loss": result.losses[0], "last_loss": result.losses[-1],
+            "tokens_per_second": _round(timed_rate(marks, WARMUP_STEPS,
+                                                   settings.reference_steps)),
+            "peak_rss_bytes": peak, "adapter": str(adapter)}
+
+
+def timed_rate(marks: list[tuple[float, Progress]], warmup: int, steps: int) -> float | None:
+    """Tokens/s over ``steps`` steps after the first ``warmup`` (as the reference is timed);
+    None when the run was shorter."""
+    if len(marks) < warmup + steps:
+        return None
+    (start, first), (end, last) = marks[warmup - 1], marks[warmup + steps - 1]
+    return (last.tokens - first.tokens) / (end - start)
+
+
+def score(base: Path, adapter: Path, facts: list[tuple[str, str]],
+          threads: int | None = None) -> dict[str, Any]:
+    """Each fact asked of the base and of the tuned model through llama.cpp, greedy."""
+    questions = [Question([{"role": "user", "content": asked}], answer)
+                 for asked, answer in facts]
+    base_replies = ask(base, questions, threads=threads)
+    tuned_replies = ask(base, questions, adapter, threads=threads)
+    base_right = sum(is_exact(reply or "", q.answer) for q, reply in zip(questions, base_replies))
+    tuned_right = sum(is_exact(reply or "", q.answer)
+                      for q, reply in zip(questions, tuned_replies))
+    return {"questions": len(questions), "base_correct": base_right,
+            "tuned_correct": tuned_right, "base_exact": base_right / len(questions),
+            "tuned_exact": tuned_right / len(questions),
+            "examples": [{"question": q.messages[-1]["content"], "answer": q.answer,
+                          "base": b, "tuned": t} for q, b, t in
+                         list(zip(questions, base_replies, tuned_replies))[:5]]}
+
+
+def decode_speed(base: Path, adapter: Path, tokens: int,
+                 threads: int | None = None) -> dict[str, Any]:
+    """Decode tokens/s of llama.cpp on one prompt, without and with the adapter.
+
+    Measured with ``llama_cpp.Llama`` directly (``lora_path``) until hearth's engine serves
+    adapters; ``path`` in the result says which measured it.
+    """
+    from llama_cpp import Llama
+
+    rates = {}
+    for name, options in (("base", {}), ("tuned", {"lora_path": str(adapter)})):
+        llm = Llama(str(base), n_ctx=512, n_threads=threads or os.cpu_count(), verbose=False,
+                    **options)
+        try:
+            prompt = [{"role": "user", "content": DECODE_PROMPT}]
+            llm.create_chat_completion(prompt, max_tokens=4, temperature=0.0)  # warm-up
+            started = time.perf_counter()
+            out = llm.create_chat_completion(prompt, max_tokens=tokens, temperature=0.0)
+            rates[name] = out["usage"]["completion_tokens"] / (time.perf_counter() - started)
+        finally:
+            llm.close()
+    return {"path": "llama_cpp.Llama (lora_path), not hearth's engine yet",
+            "base_tokens_per_second": round(rates["base"], 2),
+            "tuned_tokens_per_second": round(rates["tuned"], 2),
+            "ratio": round(rates["tuned"] / rates["base"], 3)}
+
+
+def goals(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The goals as measured; ``met`` is None where a side was not measured."""
+    probe, training = report["probe"], report["training"]
+    throughput = report.get("throughput") or {}
+    ratio = throughput.get("ratio")
+
+    def goal(name: str, target: str, measured: float | None, met: bool | None) -> dict:
+        return {"name": name, "target": target, "measured": measured, "met": met}
+
+    return [
+        goal("tuned model answers the facts exactly", f">= {GOALS['tuned_exact']}",
+             probe["tuned_exact"], probe["tuned_exact"] >= GOALS["tuned_exact"]),
+        goal("base model answers the facts exactly", f"<= {GOALS['base_exact']}",
+             probe["base_exact"], probe["base_exact"] <= GOALS["base_exact"]),
+        goal("training wall time (s)", f"<= {GOALS['train_seconds']:.0f}", training["seconds"],
+             training["seconds"] <= GOALS["train_seconds"]),
+        goal("training tokens/s vs plain peft", f">= {GOALS['throughput']}", ratio,
+             None if ratio is None else ratio >= GOALS["throughput"]),
+    ]
+
+
+def settings_dict(settings: Settings) -> dict[str, Any]:
+    out = asdict(settings)
+    out["lora"]["target_modules"] = list(settings.lora.target_modules)
+    out["batch_size"] = 1
+    return out
+
+
+def run_bench(base: Path, settings: Settings, work: Path, skip_reference: bool = False,
+              on_progress: Callable[[Progress], None] | None = None) -> dict[str, Any]:
+    """The whole benchmark on ``base`` (a GGUF), its files under ``work``; the report."""
+    facts = make_facts(settings.facts, settings.seed)
+    training = run_training(base, facts, settings, work, on_progress)
+    adapter = Path(training.pop("adapter"))
+    throughput = None
+    if not skip_reference:
+        reference = run_reference(base, facts, settings.lora, settings.learning_rate,
+                                  settings.reference_steps, WARMUP_STEPS, settings.seed)
+        hearth = training["tokens_per_second"]
+        throughput = {"steps": settings.reference_steps, "warmup_steps": WARMUP_STEPS,
+                      "hearth_tokens_per_second": _round(hearth),
+                      "reference_tokens_per_second": _round(reference.tokens_per_second),
+                      "reference": "plain peft + transformers loop (bench/tune_reference.py)",
+                      "ratio": _round(hearth / reference.tokens_per_second, 3)
+                      if hearth and reference.tokens_per_second else None}
+    report = {"benchmark": "tune",
+              "machine": machine_info(("torch", "transformers", "peft", "llama-cpp-python",
+                                       "gguf")),
+              "model": base.name, "settings": settings_dict(settings), "training": training,
+              "probe": score(base, adapter, facts, settings.threads),
+              "throughput": throughput,
+              "decode": decode_speed(base, adapter, settings.decode_tokens, settings.threads)}
+    report["goals"] = goals(report)
+    return report
+
+
+def _round(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
