@@ -94,7 +94,8 @@ def run_job(db: Database, job: JobRecord) -> None:
 
 def _probe(db: Database, job_id: str, base: Path, adapter: Path, training_file: Path) -> None:
     """Record the probe's result as an event; a base llama.cpp cannot load (an HF folder) is
-    said to be unprobed rather than failing a job whose adapter is written."""
+    said to be unprobed rather than failing a job whose adapter is written. An adapter
+    llama.cpp cannot load does fail the job: it could not be served either."""
     if base.suffix != ".gguf":
         tune_jobs.add_event(db, job_id, "Probe: not run, the base is not a GGUF file that "
                             "llama.cpp can answer with")
