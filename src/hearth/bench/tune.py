@@ -9,7 +9,10 @@ them, scored by ``tune.probe``'s exact answer.
 Settings (``Settings``): LoRA r=16 on every linear layer, learning rate 2e-3, 6 epochs, batch 1.
 A hand check taught 5 facts in 8 epochs at 1e-3 and r=8; 50 facts in 30 minutes on 2 cores leave
 about 6 epochs (some 45 tokens an example, 3.5 s a step when the machine is quiet), so the rank
-and the rate went up to learn in fewer passes.
+and the rate went up to learn in fewer passes. Not enough yet: a 10-fact sample at these
+settings (benchmarks/results/tune-10facts-sample.json, final loss 1.5) answered 1/10, giving one
+capital to every country: it learnt the answer's form, not the mapping. More epochs or a higher
+rate are the next thing to try.
 """
 
 from __future__ import annotations
