@@ -377,7 +377,7 @@ def test_cli_needs_a_dataset_or_a_scale() -> None:
 def test_scale_levels_accept_thousands_shorthand() -> None:
     import typer
 
-    from hearth.cli.bench import parse_scale
+    from hearth.cli.bench_memory import parse_scale
 
     assert parse_scale("10k,100_000") == (10_000, 100_000)
     with pytest.raises(typer.BadParameter):

@@ -25,6 +25,10 @@ from hearth.store.db import Database
 from hearth.store.memories import Owner
 
 LOCAL_OWNER = Owner("local", "local")
+# What a turn recalls into the system prompt: at most this many memories, within this many
+# tokens (``hearth.memory.recall.approx_tokens``).
+RECALL_LIMIT = 8
+RECALL_TOKENS = 600
 
 
 def _last_user_text(messages: list[dict]) -> str | None:
@@ -61,7 +65,7 @@ class Assistant:
         original = request
         used: list[int] = []
         if said is not None:
-            request, used = await run_in_threadpool(self._with_memories, request, owner, said)
+            request, used = await run_in_threadpool(self.with_memories, request, owner, said)
         turn: conversations.StartedTurn | None = None
         if conversation_id is not None:
             turn = await run_in_threadpool(self._record_request, original, conversation_id,
@@ -89,12 +93,19 @@ class Assistant:
                 )
             yield delta
 
-    def _with_memories(self, request: ChatRequest, owner: Owner,
-                       said: str) -> tuple[ChatRequest, list[int]]:
+    def with_memories(self, request: ChatRequest, owner: Owner, said: str, *,
+                      now: datetime | None = None, limit: int = RECALL_LIMIT,
+                      token_budget: int = RECALL_TOKENS) -> tuple[ChatRequest, list[int]]:
         """The request with what hearth knows about the user in its system prompt, and the
-        ids of the memories that went in (stored with the reply, so the user can see them)."""
+        ids of the memories that went in (stored with the reply, so the user can see them).
+
+        ``said`` is what recall searches for; ``now`` (default: the present) is when it is
+        asked. The answer benchmark (``hearth.bench.memory_answers``) builds its prompts here,
+        asked at the end of a recorded conversation and with its own budget, so that what it
+        scores is the prompt a user's turn gets."""
         assert self.memory is not None
-        recalled = self.memory.recall(owner, said, limit=8, token_budget=600)
+        recalled = self.memory.recall(owner, said, now=now, limit=limit,
+                                      token_budget=token_budget)
         profile = memory_store.profile_memories(self.db, owner, limit=8)
         prompt = system_prompt(profile, recalled, user=user_name(owner))
         used = list(dict.fromkeys([m.id for m in profile] + [hit.memory.id for hit in recalled]))

@@ -120,11 +120,11 @@ def agent_loop_table(agent_loop: dict[str, Any]) -> Table:
         for loop in loops.values():
             timing = loop["turns"][turn] if turn < len(loop["turns"]) else None
             prompt = str(timing["prompt_tokens"]) if timing and prompt == "-" else prompt
-            cells += [_num(timing and timing["ttft_s"], 2),
+            cells += [num_cell(timing and timing["ttft_s"], 2),
                       str(timing["cached_tokens"]) if timing else "-"]
         table.add_row(str(turn + 1), prompt, *cells)
     table.add_row("tok/s", "", *[cell for loop in loops.values()
-                                 for cell in (_num(loop["tokens_per_s"]), "")])
+                                 for cell in (num_cell(loop["tokens_per_s"]), "")])
     return table
 
 
@@ -153,7 +153,7 @@ def fail_if_unmeasured(report: dict[str, Any]) -> None:
         fail("; ".join(f"{name} was not measured: {error}" for name, error in failed.items()))
 
 
-def _num(value: float | None, digits: int = 1) -> str:
+def num_cell(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
@@ -177,9 +177,9 @@ def results_table(report: dict[str, Any]) -> Table:
         for level in system["levels"]:
             table.add_row(
                 name, str(level["clients"]), str(level["requests"]), str(level["errors"]),
-                str(level["completion_tokens"]), _num(level["total_tps"]),
-                _num(level["decode_tps"]), _num(level["ttft_p50_s"], 2),
-                _num(level["latency_p50_s"], 2), _num(level["latency_p95_s"], 2),
+                str(level["completion_tokens"]), num_cell(level["total_tps"]),
+                num_cell(level["decode_tps"]), num_cell(level["ttft_p50_s"], 2),
+                num_cell(level["latency_p50_s"], 2), num_cell(level["latency_p95_s"], 2),
             )
     return table
 
@@ -196,131 +196,7 @@ def goals_table(report: dict[str, Any], title: str, digits: int = 2) -> Table:
         table.add_column(column)
     for goal in report["goals"]:
         table.add_row(goal["name"], *((goal["ratio"],) if with_ratio else ()),
-                      _num(goal["measured"], digits), goal["target"], MET[goal["met"]])
-    return table
-
-
-# --- hearth bench memory ---------------------------------------------------------------------
-# The memory benchmark's command and tables; the measuring lives in hearth.bench.memory (and
-# memory_scale for --scale).
-
-
-@app.command("memory")
-def memory_command(
-    dataset: Annotated[Optional[Path], typer.Option(
-        help="Folder of LoCoMo-format JSON files, one conversation (one user) each.")] = None,
-    scale: Annotated[Optional[str], typer.Option(
-        help="Instead: recall latency with N synthetic memories for each of 10 users; "
-             "comma-separated N, e.g. 10000,100000.")] = None,
-    json_path: Annotated[Optional[Path], typer.Option(
-        "--json", help="Where to write the JSON report (default: "
-                       "benchmarks/results/memory.json, memory-scale.json with --scale).")] = None,
-) -> None:
-    """Recall of hearth's memory on LoCoMo against BM25 and MiniLM over raw turns, or
-    recall latency at scale.
-
-    With --dataset: recall@5, recall@10 and recall within 1,000 tokens (share of each
-    question's evidence turns found in the provenance of the recalled memories), overall and
-    per category, plus ingest and recall latency. With --scale: recall p50/p95 at each N.
-    """
-    from hearth.bench import memory as memory_bench
-    from hearth.bench import memory_scale
-    from hearth.bench.locomo import load_dataset
-
-    if (dataset is None) == (scale is None):
-        raise typer.BadParameter("give either --dataset DIR or --scale N[,N...]")
-    log = lambda line: stderr.print(line, highlight=False)  # noqa: E731
-    console = Console()
-    with one_line_errors():
-        if scale is not None:
-            levels = parse_scale(scale)
-            report = memory_scale.run_scale(levels, log=log)
-            console.print(memory_scale_table(report))
-            default = Path("benchmarks/results/memory-scale.json")
-        else:
-            assert dataset is not None
-            conversations = load_dataset(dataset)
-            report = memory_bench.run_dataset(conversations, dataset, log=log)
-            console.print(memory_recall_table(report))
-            console.print(memory_speed_table(report))
-            default = Path("benchmarks/results/memory.json")
-    console.print(goals_table(report, "goals", digits=3))
-    write_report(console, report, json_path or default)
-    fail_if_unmeasured(report)
-
-
-def parse_scale(text: str) -> tuple[int, ...]:
-    """``"10000,100000"`` or ``"10k,100k"`` to memory counts per user."""
-    try:
-        levels = tuple(int(part.strip().lower().replace("_", "").replace("k", "000"))
-                       for part in text.split(",") if part.strip())
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a comma-separated list of numbers.") from None
-    if not levels or min(levels) < 1:
-        raise typer.BadParameter(f"{text!r}: give one or more memory counts, each at least 1.")
-    return levels
-
-
-_RECALL_ROWS = (("recall_at_5", "recall@5"), ("recall_at_10", "recall@10"),
-                ("recall_in_1000_tokens", "≤1000 tok"))
-
-
-def memory_recall_table(report: dict[str, Any]) -> Table:
-    """Rows: system × metric; columns: overall, then each LoCoMo category."""
-    from hearth.bench.locomo import CATEGORIES
-
-    data = report["dataset"]
-    table = Table(title=f"hearth bench memory: {data['questions']} questions, "
-                        f"{len(data['conversations'])} conversations, {data['turns']} turns",
-                  caption="share of each question's evidence turns found, averaged over "
-                          f"questions; tokens: {report['settings']['tokenizer']}",
-                  show_edge=False)
-    table.add_column("system")
-    table.add_column("metric")
-    for label in ("overall", *CATEGORIES.values()):
-        table.add_column(label, justify="right")
-    for name, system in report["systems"].items():
-        if system["error"]:
-            table.add_row(name, "error", *["-"] * (1 + len(CATEGORIES)))
-            continue
-        for key, label in _RECALL_ROWS:
-            figures = system["recall"][key]
-            table.add_row(name, label, *(_num(v, 3) for v in figures.values()))
-        table.add_section()
-    return table
-
-
-def memory_speed_table(report: dict[str, Any]) -> Table:
-    table = Table(title="speed (ms)", show_edge=False,
-                  caption="ingest: one remember() per turn; recall: one search of 10 per question")
-    for column in ("system", "ingest p50", "ingest p95", "index total (s)", "recall p50",
-                   "recall p95"):
-        table.add_column(column, justify="left" if column == "system" else "right")
-    for name, system in report["systems"].items():
-        if system["error"]:
-            continue
-        ingest, recall = system["ingest"], system["recall_latency_ms"]
-        table.add_row(name, _num(ingest["per_turn_ms"]["p50"], 2),
-                      _num(ingest["per_turn_ms"]["p95"], 2), _num(ingest["total_s"], 1),
-                      _num(recall["p50"], 2), _num(recall["p95"], 2))
-    return table
-
-
-def memory_scale_table(report: dict[str, Any]) -> Table:
-    table = Table(title=f"hearth bench memory --scale: {report['settings']['users']} users, "
-                        f"{report['settings']['queries']} questions to one", show_edge=False,
-                  caption="ms per question; fulltext/vector: the store's searches alone; "
-                          "vector top 10: share of an exact search's top 10 it found")
-    for column in ("per user", "total", "store (s)", "recall p50", "recall p95",
-                   "fulltext p95", "vector p95", "vector top 10"):
-        table.add_column(column, justify="right")
-    for level in report["levels"]:
-        table.add_row(f"{level['memories_per_user']:,}", f"{level['total_memories']:,}",
-                      _num(level["store_s"], 0), _num(level["recall_ms"]["p50"], 1),
-                      _num(level["recall_ms"]["p95"], 1),
-                      _num(level["store_fulltext_ms"]["p95"], 1),
-                      _num(level["store_vector_ms"]["p95"], 1),
-                      _num(level["vector_agreement_with_exact"]["top_10"], 3))
+                      num_cell(goal["measured"], digits), goal["target"], MET[goal["met"]])
     return table
 
 
@@ -397,9 +273,9 @@ def gateway_table(report: dict[str, Any]) -> Table:
         for level in system["levels"]:
             added = report["added_ms"].get(name, {}).get(str(level["clients"]), {})
             failed = level["non_2xx"] + level["socket_errors"] + level["timeouts"]
-            table.add_row(name, str(level["clients"]), _num(level["requests_per_s"]),
-                          _num(level["p50_ms"], 2), _num(level["p99_ms"], 2),
-                          _num(added.get("p50_ms"), 2), _num(added.get("p99_ms"), 2),
+            table.add_row(name, str(level["clients"]), num_cell(level["requests_per_s"]),
+                          num_cell(level["p50_ms"], 2), num_cell(level["p99_ms"], 2),
+                          num_cell(added.get("p50_ms"), 2), num_cell(added.get("p99_ms"), 2),
                           str(failed))
         table.add_section()
     return table
