@@ -211,6 +211,12 @@ def run_answers(conversations: Sequence[Conversation], folder: Path, engine: Eng
         "model": {"id": engine.model_id, "context_length": engine.context_length},
         "dataset": {"path": str(folder), "conversations": [c.name for c in needed],
                     "questions": len(asked), "sample": sample, "seed": seed,
+                    # What a prompt of the whole conversation would take, whether or not the
+                    # full-context window holds it.
+                    "whole_conversation_tokens": {
+                        c.name: engine.count_tokens(transcript(c.turns, 10**9,
+                                                               engine.count_tokens))
+                        for c in needed},
                     "categories": {str(k): v for k, v in CATEGORIES.items()},
                     "category_5": "not scored (adversarial)"},
         "settings": {"instruction": INSTRUCTION, "max_tokens": MAX_ANSWER_TOKENS,
