@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
@@ -275,3 +275,24 @@ def test_time_words_count_from_a_date_the_question_names(question, start, end):
 def test_question_without_a_time_reference_has_no_filter():
     assert parse_time_filter("What is my favourite colour?", MONDAY) is None
     assert parse_time_filter("When did I adopt my dog?", MONDAY) is None
+
+
+@pytest.mark.parametrize(("text", "annotated", "event"), [
+    ("I've known these friends for 4 years.",
+     "I've known these friends for 4 years (since 2019).", date(2019, 1, 1)),
+    ("We have been dating for a few months now.",
+     "We have been dating for a few months (since around February 2023) now.",
+     date(2023, 2, 1)),
+    ("I have lived here for two weeks.", "I have lived here for two weeks (since 24 April 2023).",
+     date(2023, 4, 24)),
+])
+def test_a_duration_up_to_now_says_since_when(text, annotated, event):
+    resolved, when = resolve_relative_dates(text, MONDAY)
+    assert resolved == annotated
+    assert when.date() == event
+
+
+@pytest.mark.parametrize("text", ["I played the cello for 4 years.",
+                                  "I'll stay with them for two weeks."])
+def test_a_duration_that_does_not_reach_now_gives_no_date(text):
+    assert resolve_relative_dates(text, MONDAY) == (text, None)

@@ -44,7 +44,7 @@ def test_verbs_agree_with_the_name_that_replaces_i():
     assert one("I'm keen on counseling - I'd love to support others.").text == (
         "Caroline is keen on counseling - Caroline would love to support others.")
     assert one("I've known these friends for 4 years.").text == (
-        "Caroline has known these friends for 4 years.")
+        "Caroline has known these friends for 4 years (since 2019).")
     assert one("My husband and I go camping every summer.").text == (
         "Caroline's husband and Caroline go camping every summer.")
 

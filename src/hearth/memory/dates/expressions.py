@@ -82,6 +82,12 @@ _PATTERNS = {
         rf"\b(?:in\s+(?:about\s+|around\s+|another\s+)?{NUM_RE}\s+{UNIT_RE}\b(?!\s+ago)|"
         rf"{NUM_RE}\s+{UNIT_RE}\s+from\s+now\b)"
     ),
+    # "for four years", read only in a present-perfect sentence (``_PERFECT``): "I've known
+    # them for four years" started four years ago; "I played for four years" says not when.
+    "duration": (
+        rf"\bfor\s+(?:about\s+|around\s+|nearly\s+|almost\s+|over\s+)?{NUM_RE}\s+{UNIT_RE}\b"
+        r"(?!\s+(?:ago|from\s+now))"
+    ),
     "rolling": (
         rf"\b(?:(?:the\s+)?past\s+(?:{NUM_RE}\s+)?{UNIT_RE}|"
         rf"(?:the\s+)?last\s+{NUM_RE}\s+{UNIT_RE})\b"
@@ -103,7 +109,12 @@ _TRIGGER = re.compile(
 )
 
 
-def _meaning(kind: str, phrase: str, today: date, tense: str | None) -> Period | None:
+# A present-perfect verb: "have known", "'ve been", "has had", "have lived".
+_PERFECT = re.compile(r"(?:\b(?:have|has)|'ve)\s+(?:\w+ly\s+)?(?:been|had|known|\w+ed)\b", re.I)
+
+
+def _meaning(kind: str, phrase: str, today: date, tense: str | None,
+             sentence: str = "") -> Period | None:
     low = phrase.lower()
     words = low.split()
     if kind == "iso":
@@ -203,6 +214,18 @@ def _meaning(kind: str, phrase: str, today: date, tense: str | None) -> Period |
         n, vague = count_in(phrase.lower().replace("in ", " ", 1))
         period = shifted(today, unit_in(phrase), n)
         return vague_period(period) if vague else period
+    if kind == "duration":
+        if not _PERFECT.search(sentence):
+            return None
+        n, vague = count_in(phrase.lower().replace("for ", " ", 1))
+        unit = unit_in(phrase)
+        if unit in ("day", "week"):  # "since 26 May 2023" reads better than a week's label
+            began = day_period(today - timedelta(days=n * (7 if unit == "week" else 1)))
+        else:
+            began = shifted(today, unit, -n)
+        label = vague_period(began).label if vague else began.label
+        return Period(began.start, today + timedelta(days=1), f"since {label}",
+                      began.precision, began.start)
     if kind == "rolling":
         unit = unit_in(phrase)
         n, _ = count_in(phrase)
@@ -274,9 +297,10 @@ def find_mentions(text: str, said_at: datetime) -> list[Mention]:
 def _mention(match: re.Match[str], text: str, today: date) -> Mention | None:
     kind = match.lastgroup
     assert kind is not None
-    tense = sentence_tense(sentence_around(text, match.start(), match.end()))
+    sentence = sentence_around(text, match.start(), match.end())
+    tense = sentence_tense(sentence)
     try:
-        period = _meaning(kind, match.group(), today, tense)
+        period = _meaning(kind, match.group(), today, tense, sentence.replace("\u2019", "'"))
     except (ValueError, IndexError):  # "February 30", or a phrase too odd to read
         return None
     return None if period is None else Mention(match.start(), match.end(), period)
