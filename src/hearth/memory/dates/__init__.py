@@ -13,6 +13,9 @@ Conventions, so results are predictable:
   is the previous one in a past-tense sentence, else the coming one.
 - "last month" is the calendar month before; "N days/weeks/months/years ago" counts back from
   the message day; "recently" stays vague ("shortly before 8 May 2023").
+- "for four years" in a present-perfect sentence ("I've known them for four years") began
+  four years before the message ("since 2019"); in any other sentence it says how long, not
+  when, and gets no date.
 - A month or date without a year ("in June", "May 20") is the most recent one when the
   sentence is in the past tense, the coming one when it talks about the future, else the nearer.
 - Ranges are half-open: ``[start, end)``.
