@@ -45,7 +45,8 @@ from hearth.bench.answer_scoring import score
 from hearth.bench.engine import percentile
 from hearth.bench.locomo import CATEGORIES, Conversation, Question, Turn
 from hearth.bench.machine import machine_info
-from hearth.bench.memory_scoring import BUDGET_POOL, BUDGET_TOKENS, PACKAGES, Log, goal, mean
+from hearth.bench.memory_scoring import (BUDGET_POOL, BUDGET_TOKENS, PACKAGES, Log, by_category,
+                                         goal, mean)
 from hearth.bench.memory_systems import ORG, ServiceSystem, hearth_system
 from hearth.engines.base import ChatRequest, Engine
 
@@ -256,14 +257,6 @@ async def _answer_all(engine: Engine, asked: Sequence[Asked],
             log(f"{name} failed: {run.error}")
 
 
-def _by_category(results: Sequence[AnswerResult],
-                 value: Callable[[AnswerResult], float]) -> dict[str, float | None]:
-    figures = {"overall": mean([value(r) for r in results])}
-    for number, label in CATEGORIES.items():
-        figures[label] = mean([value(r) for r in results if r.category == number])
-    return figures
-
-
 def summarise(run: AnswerRun) -> dict[str, Any]:
     results = run.results
     seconds = [r.seconds for r in results]
@@ -271,8 +264,8 @@ def summarise(run: AnswerRun) -> dict[str, Any]:
     return {
         "error": run.error,
         "questions": len(results),
-        "f1": _by_category(results, lambda r: r.f1),
-        "exact_match": _by_category(results, lambda r: float(r.exact)),
+        "f1": by_category(results, lambda r: r.f1),
+        "exact_match": by_category(results, lambda r: float(r.exact)),
         "prompt_tokens": {"mean": mean(tokens),
                           "median": statistics.median(tokens) if tokens else None,
                           "cached_mean": mean([r.cached_tokens for r in results])},

@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from hearth.bench.engine import percentile
 from hearth.bench.locomo import CATEGORIES, Conversation
@@ -133,9 +133,18 @@ def milliseconds(seconds: float | None) -> float | None:
     return None if seconds is None else seconds * 1000
 
 
-def by_category(results: Sequence[QuestionResult],
-                value: Callable[[QuestionResult], float]) -> dict[str, float | None]:
-    """The mean of ``value`` over all questions (``overall``) and over each category's."""
+class Categorised(Protocol):
+    @property
+    def category(self) -> int: ...
+
+
+Result = TypeVar("Result", bound=Categorised)
+
+
+def by_category(results: Sequence[Result],
+                value: Callable[[Result], float]) -> dict[str, float | None]:
+    """The mean of ``value`` over all questions (``overall``) and over each category's: for
+    recall's results and for answers' alike."""
     figures = {"overall": mean([value(r) for r in results])}
     for number, label in CATEGORIES.items():
         figures[label] = mean([value(r) for r in results if r.category == number])

@@ -15,12 +15,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
+from hearth.api.audited import record_action
 from hearth.api.auth import chat_key, fine_tuner, fine_tuning_editor
 from hearth.api.files.multipart import parse_form
 from hearth.api.files.protocol import UPLOAD_BODY, FileDeleted, FileList, FileObject, Purpose
 from hearth.api.openapi import errors
 from hearth.errors import InvalidRequest
-from hearth.governance import audit
 from hearth.governance.gate import Pass
 from hearth.store import files as store
 from hearth.store.db import Database
@@ -34,13 +34,6 @@ FileId = Annotated[str, Path(max_length=64)]
 
 def _db(request: Request) -> Database:
     return request.app.state.db
-
-
-async def _audit(request: Request, admitted: Pass, action: str, file_id: str,
-                 details: dict) -> None:
-    principal = admitted.principal
-    await run_in_threadpool(audit.record, _db(request), actor=principal.actor, action=action,
-                            org_id=principal.org_id, target=file_id, details=details)
 
 
 @router.post("/v1/files", response_model=FileObject, openapi_extra={"requestBody": UPLOAD_BODY})
@@ -60,7 +53,7 @@ async def create_file(request: Request,
     record = await run_in_threadpool(
         upload, _db(request), owner, folder=files_folder(request.app.state.settings.home),
         filename=uploaded.filename, purpose=purpose, stream=io.BytesIO(uploaded.content))
-    await _audit(request, admitted, "file.upload", record.id,
+    await record_action(request, admitted, "file.upload", record.id,
                  {"filename": record.filename, "bytes": record.bytes, "purpose": purpose})
     return FileObject.from_record(record)
 
@@ -103,5 +96,5 @@ async def delete_file(request: Request, file_id: FileId,
     """Delete the file and its bytes; jobs already made from it keep their own copy."""
     record = await run_in_threadpool(store.delete_file, _db(request),
                                      admitted.principal.org_id, file_id)
-    await _audit(request, admitted, "file.delete", record.id, {"filename": record.filename})
+    await record_action(request, admitted, "file.delete", record.id, {"filename": record.filename})
     return FileDeleted(id=record.id)

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from hearth.api.audited import record_action
 from hearth.api.auth import chat_key, fine_tuner, fine_tuning_editor
 from hearth.api.fine_tuning.protocol import (
     CHECKPOINT_PREFIX,
@@ -29,7 +30,6 @@ from hearth.api.fine_tuning.protocol import (
 from hearth.api.json_body import JSONBodyRoute
 from hearth.api.openapi import errors
 from hearth.config import Settings
-from hearth.governance import audit
 from hearth.governance.gate import Pass
 from hearth.store import tune_jobs
 from hearth.store.db import Database
@@ -50,13 +50,6 @@ def _db(request: Request) -> Database:
     return request.app.state.db
 
 
-async def _audit(request: Request, admitted: Pass, action: str, job_id: str,
-                 details: dict) -> None:
-    principal = admitted.principal
-    await run_in_threadpool(audit.record, _db(request), actor=principal.actor, action=action,
-                            org_id=principal.org_id, target=job_id, details=details)
-
-
 @router.post("/v1/fine_tuning/jobs", response_model=FineTuningJob)
 async def create_job(body: CreateJob, request: Request,
                      admitted: Annotated[Pass, Depends(fine_tuner)]) -> FineTuningJob:
@@ -67,7 +60,7 @@ async def create_job(body: CreateJob, request: Request,
         training_file=body.training_file, validation_file=body.validation_file,
         hyperparameters=body.train_settings(), suffix=body.suffix,
         models_dir=settings.models_dir, jobs_root=jobs_folder(settings.home))
-    await _audit(request, admitted, "fine_tuning.job.create", job.id,
+    await record_action(request, admitted, "fine_tuning.job.create", job.id,
                  {"model": job.model, "training_file": job.training_file,
                   "validation_file": job.validation_file})
     launcher: WorkerLauncher = request.app.state.tune_launcher
@@ -129,5 +122,5 @@ async def cancel_job(request: Request, fine_tuning_job_id: JobId,
     """A queued job is cancelled at once, a running one after the step it is on."""
     job = await run_in_threadpool(tune_jobs.request_cancel, _db(request),
                                   admitted.principal.org_id, fine_tuning_job_id)
-    await _audit(request, admitted, "fine_tuning.job.cancel", job.id, {"status": job.status})
+    await record_action(request, admitted, "fine_tuning.job.cancel", job.id, {"status": job.status})
     return FineTuningJob.from_record(job)
