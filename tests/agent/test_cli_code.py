@@ -51,18 +51,32 @@ def test_exec_json_prints_one_event_per_line_and_saves_the_session(
     assert saved["id"] == events[0]["session"] and saved["root"] == str(repo.resolve())
 
 
-def read_until(fd: int, wanted: str, timeout: float = 60.0) -> str:
-    seen, deadline = "", time.monotonic() + timeout
-    while wanted not in seen:
-        left = deadline - time.monotonic()
-        assert left > 0, f"never saw {wanted!r}; saw:\n{seen}"
-        ready, _, _ = select.select([fd], [], [], left)
-        if ready:
-            try:
-                seen += os.read(fd, 4096).decode(errors="replace")
-            except OSError:  # the other side closed
-                break
-    return seen
+class Terminal:
+    """The leader side of a pseudo-terminal, read as a person reads a screen: what arrived after
+    the text one waited for is kept for the next wait (a prompt often comes in the same read as
+    the line before it)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd, self.pending = fd, ""
+
+    def read_until(self, wanted: str, timeout: float = 60.0) -> str:
+        deadline = time.monotonic() + timeout
+        while wanted not in self.pending:
+            left = deadline - time.monotonic()
+            assert left > 0, f"never saw {wanted!r}; saw:\n{self.pending}"
+            ready, _, _ = select.select([self.fd], [], [], left)
+            if ready:
+                try:
+                    self.pending += os.read(self.fd, 4096).decode(errors="replace")
+                except OSError:  # the other side closed
+                    break
+        end = self.pending.find(wanted)
+        end = len(self.pending) if end < 0 else end + len(wanted)
+        seen, self.pending = self.pending[:end], self.pending[end:]
+        return seen
+
+    def write(self, line: str) -> None:
+        os.write(self.fd, line.encode() + b"\r")
 
 
 def test_the_interactive_mode_takes_tasks_and_commands_in_a_terminal(
@@ -77,18 +91,19 @@ def test_the_interactive_mode_takes_tasks_and_commands_in_a_terminal(
         env={**os.environ, "HEARTH_HOME": str(tmp_path / "home"), "COLUMNS": "120",
              "TERM": "xterm"})
     os.close(follower)
+    terminal = Terminal(leader)
     try:
-        read_until(leader, "/quit")
-        read_until(leader, "›")
-        os.write(leader, b"/diff\r")
-        assert "No changes yet." in read_until(leader, "No changes yet.")
-        os.write(leader, b"fix add in app.py\r")
-        shown = read_until(leader, "did not call finish")
+        terminal.read_until("/quit")
+        terminal.read_until("›")
+        terminal.write("/diff")
+        assert "No changes yet." in terminal.read_until("No changes yet.")
+        terminal.write("fix add in app.py")
+        shown = terminal.read_until("did not call finish")
         assert "→ add x" in shown  # each call is shown as it is made, with its diff
-        os.write(leader, b"/undo\r")
-        assert "Undid the change to x." in read_until(leader, "Undid")
+        terminal.write("/undo")
+        assert "Undid the change to x." in terminal.read_until("Undid the change to x.")
         assert not (repo / "x").exists()
-        os.write(leader, b"/quit\r")
+        terminal.write("/quit")
         assert process.wait(30) == 0
     finally:
         if process.poll() is None:
