@@ -10,8 +10,13 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from hearth.config import Settings
+from hearth.governance.principal import LOCAL_ORG
+from hearth.store import conversations
+from hearth.store.db import Database
 from live_server import LiveServer
 from tune_server import TOY_MODEL, start_tune_server, training_lines
 
@@ -24,10 +29,31 @@ def server(tmp_path_factory: pytest.TempPathFactory, toy_qwen2_gguf: Path) -> It
 
 
 def hearth_tune(server: LiveServer, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HEARTH_URL": server.root, "COLUMNS": "200"}
-    env.pop("HEARTH_API_KEY", None)
+    """The command as an operator runs it beside the server: the same hearth home (so
+    --from-conversations reads the server's database), no terminal to answer questions."""
+    env = {**os.environ, "HEARTH_URL": server.root, "HEARTH_HOME": str(server.home),
+           "COLUMNS": "200"}
+    for unset in ("HEARTH_API_KEY", "HEARTH_ORG", "HEARTH_DATABASE_URL"):
+        env.pop(unset, None)
     return subprocess.run([sys.executable, "-m", "hearth", "tune", *args], capture_output=True,
-                          text=True, env=env, timeout=300, check=False)
+                          text=True, env=env, timeout=300, check=False,
+                          stdin=subprocess.DEVNULL)
+
+
+def stored_chats(server: LiveServer, user: str, *turns: tuple[str, str]) -> None:
+    """One stored conversation per (question, answer) of ``user`` in the local org, written to
+    the server's own database."""
+    db = Database.from_settings(Settings(home=server.home))
+    for question, answer in turns:
+        conversation = conversations.start_conversation(db, model=TOY_MODEL, org_id=LOCAL_ORG,
+                                                        user_id=user)
+        conversations.append_messages(db, conversation.id, [
+            {"role": "user", "content": question}, {"role": "assistant", "content": answer}],
+            org_id=LOCAL_ORG, user_id=user)
+
+
+def uploaded_files(server: LiveServer) -> list[dict]:
+    return httpx.get(f"{server.base_url}/files").json()["data"]
 
 
 @pytest.fixture
@@ -98,3 +124,46 @@ def test_an_unreachable_server_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Cannot reach hearth at http://127.0.0.1:9" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_create_from_conversations_shows_what_it_will_upload_then_trains_on_it(
+        server: LiveServer) -> None:
+    stored_chats(server, "dana", ("Who keeps the lighthouse?", "Old Mara keeps it."),
+                 ("What colour is the door?", "The door is green."))
+    stored_chats(server, "erik", ("Not dana's", "Never in dana's data."))
+
+    created = hearth_tune(server, "create", "--from-conversations", "dana", "--base",
+                          TOY_MODEL, "--epochs", "1", "--name", "dana", "--yes")
+
+    assert created.returncode == 0, created.stderr
+    assert "2 examples from the conversations of user 'dana' in org 'local'" in created.stderr
+    assert "user: Who keeps the lighthouse?" in created.stderr
+    assert "assistant: The door is green." in created.stderr
+    assert "Uploaded conversations.jsonl as file-" in created.stderr
+    assert f"succeeded: ft:{TOY_MODEL}:local:dana:" in created.stderr
+    file_id = created.stderr.split("Uploaded conversations.jsonl as ")[1].split()[0]
+    content = httpx.get(f"{server.base_url}/files/{file_id}/content").text
+    examples = [json.loads(line)["messages"] for line in content.splitlines()]
+    assert sorted(message["content"] for example in examples for message in example) == [
+        "Old Mara keeps it.", "The door is green.", "What colour is the door?",
+        "Who keeps the lighthouse?"]
+
+
+def test_create_from_conversations_uploads_nothing_unless_the_user_agrees(
+        server: LiveServer) -> None:
+    stored_chats(server, "fay", ("A question", "An answer."))
+    before = uploaded_files(server)
+
+    declined = hearth_tune(server, "create", "--from-conversations", "fay", "--base",
+                           TOY_MODEL)
+
+    assert declined.returncode == 1
+    assert "1 example from the conversations of user 'fay'" in declined.stderr
+    assert "Nothing was uploaded." in declined.stderr
+    assert uploaded_files(server) == before
+    nobody = hearth_tune(server, "create", "--from-conversations", "nobody", "--yes")
+    assert nobody.returncode == 1 and "user 'nobody' of org 'local' has no stored" in \
+        nobody.stderr
+    neither = hearth_tune(server, "create", "--base", TOY_MODEL)
+    assert neither.returncode == 1 and "either as --data FILE.jsonl or with " \
+        "--from-conversations USER" in neither.stderr

@@ -18,7 +18,6 @@ rate are the next thing to try.
 from __future__ import annotations
 
 import json
-import os
 import random
 import resource
 import sys
@@ -28,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hearth.bench.adapter_speed import decode_speeds
 from hearth.bench.machine import machine_info
 from hearth.bench.tune_reference import run_reference
 from hearth.tune.export import export_adapter
@@ -36,7 +36,8 @@ from hearth.tune.train import LoraSettings, Progress, TrainConfig, train
 
 GOALS = {"tuned_exact": 0.9, "base_exact": 0.1, "train_seconds": 1800.0, "throughput": 1.0}
 WARMUP_STEPS = 2  # left out of both sides' tokens/s: the first steps allocate and warm caches
-DECODE_PROMPT = "Write a long story about a lighthouse keeper and a storm."
+DECODE_PROMPT = [{"role": "user",
+                  "content": "Write a long story about a lighthouse keeper and a storm."}]
 _ONSETS = ["b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "th", "dr",
            "kr", "st"]
 _VOWELS = ["a", "e", "i", "o", "u", "ai", "ou"]
@@ -55,6 +56,7 @@ class Settings:
     seed: int = 0
     reference_steps: int = 20
     decode_tokens: int = 64
+    decode_runs: int = 3
     threads: int | None = None
 
 
@@ -149,31 +151,17 @@ def score(base: Path, adapter: Path, facts: list[tuple[str, str]],
                          list(zip(questions, base_replies, tuned_replies))[:5]]}
 
 
-def decode_speed(base: Path, adapter: Path, tokens: int,
-                 threads: int | None = None) -> dict[str, Any]:
-    """Decode tokens/s of llama.cpp on one prompt, without and with the adapter.
-
-    Measured with ``llama_cpp.Llama`` directly (``lora_path``) until hearth's engine serves
-    adapters; ``path`` in the result says which measured it.
-    """
-    from llama_cpp import Llama
-
-    rates = {}
-    for name, options in (("base", {}), ("tuned", {"lora_path": str(adapter)})):
-        llm = Llama(str(base), n_ctx=512, n_threads=threads or os.cpu_count(), verbose=False,
-                    **options)
-        try:
-            prompt = [{"role": "user", "content": DECODE_PROMPT}]
-            llm.create_chat_completion(prompt, max_tokens=4, temperature=0.0)  # warm-up
-            started = time.perf_counter()
-            out = llm.create_chat_completion(prompt, max_tokens=tokens, temperature=0.0)
-            rates[name] = out["usage"]["completion_tokens"] / (time.perf_counter() - started)
-        finally:
-            llm.close()
-    return {"path": "llama_cpp.Llama (lora_path), not hearth's engine yet",
-            "base_tokens_per_second": round(rates["base"], 2),
-            "tuned_tokens_per_second": round(rates["tuned"], 2),
-            "ratio": round(rates["tuned"] / rates["base"], 3)}
+def decode_speed(base: Path, adapter: Path, settings: Settings) -> dict[str, Any]:
+    """Greedy decode tokens/s of the base bare and with the tuned adapter, through hearth's
+    own engine as ``hearth serve`` runs it, the runs alternating (``bench.adapter_speed``)."""
+    bare, tuned = decode_speeds(base, [None, adapter], messages=DECODE_PROMPT,
+                                max_tokens=settings.decode_tokens, runs=settings.decode_runs,
+                                threads=settings.threads)
+    return {"path": "hearth's engine (engines/lora.py), runs alternating",
+            "runs": settings.decode_runs, "max_tokens": settings.decode_tokens,
+            "base_tokens_per_second": round(bare.median, 2),
+            "tuned_tokens_per_second": round(tuned.median, 2),
+            "ratio": round(tuned.median / bare.median, 3)}
 
 
 def goals(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -227,7 +215,7 @@ def run_bench(base: Path, settings: Settings, work: Path, skip_reference: bool =
               "model": base.name, "settings": settings_dict(settings), "training": training,
               "probe": score(base, adapter, facts, settings.threads),
               "throughput": throughput,
-              "decode": decode_speed(base, adapter, settings.decode_tokens, settings.threads)}
+              "decode": decode_speed(base, adapter, settings)}
     report["goals"] = goals(report)
     return report
 

@@ -1,12 +1,11 @@
 """``hearth bench tune``: made-up facts taught to a model with hearth's fine-tuning, in one run.
 
 The measuring lives in ``hearth.bench.tune``; this module parses flags, shows training's progress,
-prints the tables (or the JSON) and writes the report.
+prints the tables and writes the JSON report.
 """
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -33,17 +32,15 @@ def tune_command(
         "--skip-reference", help="Do not time the plain peft script.")] = False,
     threads: Annotated[Optional[int], typer.Option(
         min=1, help="llama.cpp threads for the probe and decode (default: all cores).")] = None,
-    out: Annotated[Path, typer.Option(help="Where to write the JSON report.")]
-        = Path("benchmarks/results/tune.json"),
-    as_json: Annotated[bool, typer.Option(
-        "--json", help="Print the report as JSON instead of tables.")] = False,
+    json_path: Annotated[Path, typer.Option(
+        "--json", help="Where to write the JSON report.")] = Path("benchmarks/results/tune.json"),
 ) -> None:
     """Teach the base made-up facts with LoRA (hearth's own trainer), then ask them of the base
     and the tuned model through llama.cpp.
 
     Reports exact answers (tuned and base), training wall time and peak memory, training
     tokens/s against a plain peft + transformers loop timed in the same run, and decode
-    tokens/s with and without the adapter.
+    tokens/s with and without the adapter through hearth's engine.
     """
     settings = bench.Settings(facts=facts, epochs=epochs, learning_rate=learning_rate,
                               threads=threads)
@@ -61,12 +58,9 @@ def tune_command(
 
             report = bench.run_bench(base, settings, Path(work), skip_reference, show)
     console = Console()
-    if as_json:
-        print(json.dumps(report, indent=2))
-    else:
-        console.print(table(report))
-        console.print(goals_table(report, "goals (this run)", digits=3))
-    write_report(Console(stderr=True) if as_json else console, report, out)
+    console.print(table(report))
+    console.print(goals_table(report, "goals (this run)", digits=3))
+    write_report(console, report, json_path)
 
 
 def _bar() -> Progress:
@@ -88,7 +82,8 @@ def table(report: dict[str, Any]) -> Table:
         ("training tokens/s: hearth", _num(throughput.get("hearth_tokens_per_second"))),
         ("training tokens/s: plain peft", _num(throughput.get("reference_tokens_per_second"))),
         ("decode tokens/s: base / tuned", f"{decode['base_tokens_per_second']} / "
-                                          f"{decode['tuned_tokens_per_second']}"),
+                                          f"{decode['tuned_tokens_per_second']} "
+                                          f"({decode['ratio']:.2f}x)"),
     ]
     out = Table(title=f"hearth bench tune ({report['model']})", show_header=False)
     for name, value in rows:

@@ -4,11 +4,17 @@ A client of the server's OpenAI-compatible API (``/v1/files``, ``/v1/fine_tuning
 the ``openai`` SDK, like any other client: ``--url`` (or ``HEARTH_URL``; a local hearth on
 port 8080 by default) and ``--api-key`` (or ``HEARTH_API_KEY``). Training runs in the server's
 worker process; ``create`` follows it with a progress bar drawn from the job's events.
+
+``create --from-conversations`` builds the training file from the conversations stored in this
+machine's hearth database (``HEARTH_HOME`` or ``HEARTH_DATABASE_URL``, as ``hearth admin``
+reads it): an operator's command, run beside the server. It says how many examples it made and
+shows the first before anything is uploaded, and asks unless ``--yes``.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,9 +27,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
 
-from hearth.cli.common import api_base, fail, stderr
+from hearth.cli.common import api_base, fail, one_line_errors, stderr
 from hearth.cli.listing import AsJson, print_listing
-from hearth.config import DEFAULT_CHAT_MODEL
+from hearth.config import DEFAULT_CHAT_MODEL, Settings
+from hearth.governance.principal import LOCAL_ORG
+from hearth.store.db import Database
+from hearth.tune.conversations import ConversationData, from_conversations
 from hearth.tune.data import InvalidTrainingFile, validate
 from hearth.tune.files import FINE_TUNE_PURPOSE
 
@@ -80,10 +89,58 @@ def _upload(client: openai.OpenAI, path: Path) -> str:
     return uploaded.id
 
 
+EVERY_USER = "*"
+
+
+def _conversation_data(user: str, org: str, system_prompt: str | None) -> ConversationData:
+    with one_line_errors():
+        db = Database.from_settings(Settings())
+        db.migrate()
+        return from_conversations(db, org, None if user == EVERY_USER else user,
+                                  system_prompt=system_prompt)
+
+
+def _show(data: ConversationData, user: str, org: str) -> None:
+    """What will be uploaded: how many examples, whose, and the first few as written."""
+    whose = "every user" if user == EVERY_USER else f"user {user!r}"
+    stderr.print(f"{data.count} example{'s' * (data.count != 1)} from the conversations of "
+                 f"{escape(whose)} in org {escape(org)!r}"
+                 + (f" ({data.skipped} conversation{'s' * (data.skipped != 1)} with no "
+                    "answer left out)" if data.skipped else ""), highlight=False)
+    if user == EVERY_USER:
+        for owner, count in sorted(data.per_user.items()):
+            stderr.print(f"  {escape(owner)}: {count}", highlight=False)
+    for number, example in enumerate(data.preview(), 1):
+        stderr.print(f"example {number}:", highlight=False)
+        for message in example["messages"]:
+            text = " ".join(message["content"].split())
+            stderr.print(f"  {message['role']}: {escape(text[:200])}"
+                         + ("…" if len(text) > 200 else ""), highlight=False)
+
+
+def _agreed(question: str) -> bool:
+    """A yes to ``question``; a closed or interrupted terminal answers no."""
+    try:
+        return typer.confirm(question, err=True)
+    except typer.Abort:
+        return False
+
+
 @app.command()
 def create(
-    data: Annotated[Path, typer.Option(help="Training examples: JSONL, one "
-                                            '{"messages": [...]} per line.')],
+    data: Annotated[Optional[Path], typer.Option(
+        help='Training examples: JSONL, one {"messages": [...]} per line.')] = None,
+    from_user: Annotated[Optional[str], typer.Option(
+        "--from-conversations", metavar="USER",
+        help="Train on USER's stored conversations instead of --data ('*': every user of "
+             "the org), read from this machine's hearth database.")] = None,
+    org: Annotated[str, typer.Option(envvar="HEARTH_ORG",
+                                     help="The org whose conversations to read.")] = LOCAL_ORG,
+    system_prompt: Annotated[Optional[str], typer.Option(
+        help="With --from-conversations: a system message to put first in every example.")]
+        = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before uploading "
+                                                         "conversations.")] = False,
     base: Annotated[str, typer.Option(help="The model to tune (pulled on the server).")] = \
         DEFAULT_CHAT_MODEL,
     name: Annotated[Optional[str], typer.Option(
@@ -97,9 +154,26 @@ def create(
     api_key: ApiKey = None,
     as_json: AsJson = False,
 ) -> None:
-    """Upload the examples, start a fine-tuning job and follow it to the end."""
-    # --from-conversations (branch tune-eval) would write ``data`` from stored conversations
-    # here, before the upload; everything after it is the same.
+    """Upload the examples (a file, or stored conversations), start a fine-tuning job and
+    follow it to the end."""
+    if (data is None) == (from_user is None):
+        fail("Give the examples either as --data FILE.jsonl or with --from-conversations USER.")
+    if system_prompt is not None and from_user is None:
+        fail("--system-prompt goes with --from-conversations (a file holds its own).")
+    with tempfile.TemporaryDirectory(prefix="hearth-tune-") as scratch:
+        if from_user is not None:
+            built = _conversation_data(from_user, org, system_prompt)
+            _show(built, from_user, org)
+            if not yes and not _agreed(f"Upload these {built.count} examples and train?"):
+                fail("Nothing was uploaded.")
+            data = built.write(Path(scratch) / "conversations.jsonl")
+        assert data is not None
+        _start(data, base, name, validation, epochs, follow, url, api_key, as_json)
+
+
+def _start(data: Path, base: str, name: str | None, validation: Path | None,
+           epochs: int | None, follow: bool, url: str, api_key: str | None,
+           as_json: bool) -> None:
     client = _client(url, api_key)
     with _answers(url):
         training = _upload(client, data)
