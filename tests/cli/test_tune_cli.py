@@ -84,7 +84,7 @@ def test_create_uploads_trains_follows_to_the_end_and_names_the_model(
     assert logs[0]["message"] == "Job queued" and logs[-1]["message"].startswith("Job succeeded")
     assert [event["data"]["step"] for event in logs if event["type"] == "metrics"] == [1, 2]
     plain = hearth_tune(server, "show", listed["id"]).stdout
-    assert f"status: succeeded\n" in plain and f"base: {TOY_MODEL}\n" in plain
+    assert "status: succeeded\n" in plain and f"base: {TOY_MODEL}\n" in plain
 
 
 def test_bad_data_is_listed_line_by_line_and_nothing_is_uploaded(

@@ -11,7 +11,7 @@ from hearth.memory.recall import approx_tokens, render_memories
 from hearth.memory.service import MemoryService
 from hearth.memory.worker import MemoryWorker, job_payload
 from hearth.store import memories as store
-from hearth.store import memory_export
+from hearth.store import memory_export, memory_jobs
 from hearth.store.db import Database
 from hearth.store.memories import Owner, SourceRef
 
@@ -113,17 +113,17 @@ def test_recall_fits_the_token_budget(service) -> None:
 
 
 def test_queued_work_survives_a_restart(db: Database, service: MemoryService) -> None:
-    store.enqueue_job(db, ANNA, job_payload(text="My favourite colour is teal.", speaker="Anna",
+    memory_jobs.enqueue_job(db, ANNA, job_payload(text="My favourite colour is teal.", speaker="Anna",
                                             said_at=MAY, message_id=None, conversation_id=None,
                                             previous=None))
-    assert store.count_pending_jobs(db) == 1  # nothing processed it: the "crash"
+    assert memory_jobs.count_pending_jobs(db) == 1  # nothing processed it: the "crash"
     worker = MemoryWorker(MemoryService(db, service.embedder))
     worker.start()
     try:
         assert worker.wait_idle(timeout=60)
     finally:
         worker.stop()
-    assert store.count_pending_jobs(db) == 0
+    assert memory_jobs.count_pending_jobs(db) == 0
     assert any("teal" in m.text for m in store.list_memories(db, ANNA))
 
 
@@ -137,18 +137,18 @@ def test_each_queued_job_is_claimed_once_and_a_dead_workers_claim_expires(db: Da
     from hearth.store.tables import MemoryJob
 
     owner = Owner("acme", "ann")
-    ids = [store.enqueue_job(db, owner, {"text": f"fact {i}"}) for i in range(3)]
+    ids = [memory_jobs.enqueue_job(db, owner, {"text": f"fact {i}"}) for i in range(3)]
 
-    first = store.claim_jobs(db, limit=2)
-    second = store.claim_jobs(db, limit=2)
+    first = memory_jobs.claim_jobs(db, limit=2)
+    second = memory_jobs.claim_jobs(db, limit=2)
 
     assert [j.id for j in first] == ids[:2] and [j.id for j in second] == ids[2:]
-    assert store.claim_jobs(db) == []
-    assert store.count_pending_jobs(db) == 3
+    assert memory_jobs.claim_jobs(db) == []
+    assert memory_jobs.count_pending_jobs(db) == 3
     with db.session() as session:  # the first worker died long ago, mid-job
         session.execute(update(MemoryJob).where(MemoryJob.id.in_(ids[:2])).values(
-            updated_at=datetime.now(UTC) - store.JOB_LEASE - timedelta(seconds=1)))
-    assert [j.id for j in store.claim_jobs(db)] == ids[:2]
-    store.finish_job(db, ids[0])
-    store.finish_job(db, ids[1], error="boom")
-    assert [j.id for j in store.claim_jobs(db)] == [ids[1]]  # a failed job is retried
+            updated_at=datetime.now(UTC) - memory_jobs.JOB_LEASE - timedelta(seconds=1)))
+    assert [j.id for j in memory_jobs.claim_jobs(db)] == ids[:2]
+    memory_jobs.finish_job(db, ids[0])
+    memory_jobs.finish_job(db, ids[1], error="boom")
+    assert [j.id for j in memory_jobs.claim_jobs(db)] == [ids[1]]  # a failed job is retried

@@ -19,7 +19,7 @@ from hearth.assistant.user_name import user_name
 from hearth.engines.base import ChatRequest, Delta, Engine
 from hearth.memory.service import MemoryService
 from hearth.memory.worker import MemoryWorker, job_payload
-from hearth.store import conversations
+from hearth.store import conversations, memory_jobs
 from hearth.store import memories as memory_store
 from hearth.store.db import Database
 from hearth.store.memories import Owner
@@ -119,7 +119,7 @@ class Assistant:
                               message_id=user_ids[-1] if user_ids else None,
                               conversation_id=conversation_id,
                               previous=_previous_assistant_text(request.messages))
-        memory_store.enqueue_job(self.db, owner, payload)
+        memory_jobs.enqueue_job(self.db, owner, payload)
         if self.worker is not None:
             self.worker.notify()
 

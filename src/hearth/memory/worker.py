@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from hearth.memory.service import MemoryService
-from hearth.store import memories as store
+from hearth.store import memory_jobs
 from hearth.store.memories import Owner, SourceRef
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ def job_payload(*, text: str, speaker: str, said_at: datetime, message_id: int |
             "message_id": message_id, "conversation_id": conversation_id, "previous": previous}
 
 
-def run_job(service: MemoryService, job: store.Job) -> None:
+def run_job(service: MemoryService, job: memory_jobs.Job) -> None:
     """Remember one queued message; the same path as every other write to memory."""
     p = job.payload
     service.remember(
@@ -67,16 +67,16 @@ class MemoryWorker:
         """Process pending jobs until none are left; returns how many ran."""
         done = 0
         while not self._stop.is_set():
-            jobs = store.claim_jobs(self.service.db)
+            jobs = memory_jobs.claim_jobs(self.service.db)
             if not jobs:
                 return done
             for job in jobs:
                 try:
                     run_job(self.service, job)
-                    store.finish_job(self.service.db, job.id)
+                    memory_jobs.finish_job(self.service.db, job.id)
                 except Exception as exc:  # one bad message must not stop the queue
                     log.exception("memory job %s failed", job.id)
-                    store.finish_job(self.service.db, job.id, error=repr(exc))
+                    memory_jobs.finish_job(self.service.db, job.id, error=repr(exc))
                 done += 1
         return done
 
