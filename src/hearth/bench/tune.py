@@ -6,13 +6,12 @@ syllables), so the base cannot know them: its score is the floor. Training and t
 the same words. Answers come from llama.cpp with the exported GGUF adapter, as hearth serves
 them, scored by ``tune.probe``'s exact answer.
 
-Settings (``Settings``): LoRA r=16 on every linear layer, learning rate 2e-3, 6 epochs, batch 1.
-A hand check taught 5 facts in 8 epochs at 1e-3 and r=8; 50 facts in 30 minutes on 2 cores leave
-about 6 epochs (some 45 tokens an example, 3.5 s a step when the machine is quiet), so the rank
-and the rate went up to learn in fewer passes. Not enough yet: a 10-fact sample at these
-settings (benchmarks/results/tune-10facts-sample.json, final loss 1.5) answered 1/10, giving one
-capital to every country: it learnt the answer's form, not the mapping. More epochs or a higher
-rate are the next thing to try.
+Settings (``Settings``): LoRA r=16 on every linear layer, learning rate 5e-4 (linearly decayed),
+8 epochs, batch 1. Measured on 2 cores (benchmarks/results/tune-50facts-no-reference.json,
+reference skipped): the 50 facts answered 50/50 tuned and 0/50 by the base after 400 steps in
+524 s. The rate is what mattered: at 2e-3 the run collapsed onto one capital for every country
+(10 facts, 15 epochs: 1/10, loss stuck near the answers' marginal 0.68), while at 5e-4 a plain
+torch loop answered 10/10 after 6 epochs and 50 facts 0.98 after 6 and 1.0 after 8.
 """
 
 from __future__ import annotations
@@ -50,8 +49,8 @@ class Settings:
     hearth are compared over."""
 
     facts: int = 50
-    epochs: int = 6
-    learning_rate: float = 2e-3
+    epochs: int = 8
+    learning_rate: float = 5e-4
     lora: LoraSettings = field(default_factory=lambda: LoraSettings(r=16, alpha=32))
     seed: int = 0
     reference_steps: int = 20

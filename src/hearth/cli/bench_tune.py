@@ -25,9 +25,12 @@ from hearth.tune.train import Progress as TrainProgress
 def tune_command(
     model: Annotated[Optional[str], typer.Option(
         help="Catalog id or .gguf path of the base (default: HEARTH_MODEL).")] = None,
-    facts: Annotated[int, typer.Option(min=1, help="Made-up facts to teach.")] = 50,
-    epochs: Annotated[int, typer.Option(min=1, help="Passes over the facts.")] = 6,
-    learning_rate: Annotated[float, typer.Option(min=0, help="LoRA learning rate.")] = 2e-3,
+    facts: Annotated[int, typer.Option(
+        min=1, help="Made-up facts to teach.")] = bench.Settings.facts,
+    epochs: Annotated[int, typer.Option(
+        min=1, help="Passes over the facts.")] = bench.Settings.epochs,
+    learning_rate: Annotated[float, typer.Option(
+        min=0, help="LoRA learning rate.")] = bench.Settings.learning_rate,
     skip_reference: Annotated[bool, typer.Option(
         "--skip-reference", help="Do not time the plain peft script.")] = False,
     threads: Annotated[Optional[int], typer.Option(
