@@ -386,6 +386,15 @@ def test_out_of_range_parameter_is_a_400_naming_it(
     assert_still_answers(client)
 
 
+def test_fields_hearth_does_not_declare_are_dropped_not_refused(client: openai.OpenAI) -> None:
+    """Clients send their own extras; refusing them would break those clients."""
+    answer = client.chat.completions.create(
+        model=MODEL, messages=ask("hi"),
+        extra_body={"logprobs": True, "top_k": 5, "vendor_option": {"x": 1}})
+
+    assert answer.choices[0].message.content
+
+
 def test_unknown_model_is_a_404_model_not_found(client: openai.OpenAI) -> None:
     with pytest.raises(openai.NotFoundError) as refused:
         client.chat.completions.create(model="gpt-4o", messages=ask("hi"))

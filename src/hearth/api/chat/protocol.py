@@ -136,7 +136,10 @@ class NamedToolChoice(BaseModel):
 
 
 class ChatCompletionRequest(BaseModel):
-    """Fields OpenAI defines that hearth cannot honour are refused, not silently ignored."""
+    """Values hearth cannot honour (``n`` over 1, more than 4 stop sequences, a tool_choice
+    naming no tool) are refused, not silently ignored; fields this model does not declare are
+    dropped, because the clients it serves send their own extras (vendor fields, ``logprobs``)
+    and refusing them would break those clients at their first request."""
 
     model_config = ConfigDict(extra="ignore", strict=True)
     model: str = Field(min_length=1)
