@@ -52,6 +52,10 @@ class ChatRequest:
     # A GGUF LoRA adapter to apply on the base weights for this request (a fine-tuned model);
     # only engines whose ``supports_adapters`` is true are ever sent one.
     adapter: str | None = None
+    # Generate max_tokens whatever the model says (vLLM's ``ignore_eos``): what a decode-speed
+    # measurement needs, so that two models are timed over the same number of tokens however
+    # early either would stop. The embedded llama.cpp engine honours it; no API exposes it.
+    ignore_eos: bool = False
 
 
 @dataclass

@@ -95,6 +95,7 @@ class Sequence:
     # Tokens that end generation besides the vocabulary's own end-of-generation tokens: the
     # stop tokens a chat format names (harmony's <|call|> and <|return|>).
     stop_tokens: frozenset[int] = frozenset()
+    ignore_eos: bool = False  # run to max_tokens through stop and end tokens (ChatRequest's)
     cache_scope: str = ""
     adapter: Adapter | None = None  # acquired by the submitter, released when the slot frees
     cancelled: bool = False
@@ -311,7 +312,8 @@ class BatchDecoder:
         return [seq for seq in active if seq.adapter is self._turn]
 
     def _advance(self, seq: Sequence, token: int) -> None:
-        if token in seq.stop_tokens or llama_cpp.llama_vocab_is_eog(self._vocab, token):
+        if not seq.ignore_eos and (token in seq.stop_tokens
+                                   or llama_cpp.llama_vocab_is_eog(self._vocab, token)):
             self._finish(seq, "stop")
             return
         seq.generated += 1

@@ -226,7 +226,8 @@ class LlamaCppEngine:
                 self._adapters.release(adapter)
             raise
         seq = Sequence(prompt=prompt, max_tokens=budget, sampler=sampler, emit=emit,
-                       stop_tokens=stop_tokens, cache_scope=request.cache_scope, adapter=adapter)
+                       stop_tokens=stop_tokens, ignore_eos=request.ignore_eos,
+                       cache_scope=request.cache_scope, adapter=adapter)
         self._decoder.submit(seq)
         return seq, events
 
