@@ -6,10 +6,15 @@ syllables), so the base cannot know them: its score is the floor. Training and t
 the same words. Answers come from llama.cpp with the exported GGUF adapter, as hearth serves
 them, scored by ``tune.probe``'s exact answer.
 
-Settings (``Settings``): LoRA r=16 on every linear layer, learning rate 5e-4 (linearly decayed),
-8 epochs, batch 1. Measured on 2 cores (benchmarks/results/tune-50facts-no-reference.json,
-reference skipped): the 50 facts answered 50/50 tuned and 0/50 by the base after 400 steps in
-524 s. The rate is what mattered: at 2e-3 the run collapsed onto one capital for every country
+Settings (``Settings``): the LoRA a fine-tuning job gets by default (``tune.train.LoraSettings``:
+r=8, alpha 16, every linear layer), learning rate 5e-4 (linearly decayed), 8 epochs, batch 1.
+Two runs of these defaults on 2 cores are in benchmarks/results/tune-50facts.json and
+tune-50facts-run2.json. r=16 learnt the 50 facts as well (tune-50facts-no-reference.json: 50/50
+in 524 s), but its adapter decodes at 0.87-0.89x the base against r=8's 0.89-0.92x (64 tokens,
+2 threads): llama.cpp adds four graph nodes per adapted matrix to every token (168 matrices
+here), and the adapter's tensors to what each token reads.
+
+The rate is what mattered: at 2e-3 the run collapsed onto one capital for every country
 (benchmarks/results/tune-10facts-sample.json, 6 epochs: 1/10; 15 epochs did no better, loss stuck
 near the answers' marginal 0.68), while at 5e-4 a throwaway torch loop on the same rendering
 answered 10/10 after 6 epochs, and 50 facts 0.98 after 6 and 1.0 after 8.
@@ -34,7 +39,8 @@ from hearth.tune.export import export_adapter
 from hearth.tune.probe import Question, ask, is_exact
 from hearth.tune.train import LoraSettings, Progress, TrainConfig, train
 
-GOALS = {"tuned_exact": 0.9, "base_exact": 0.1, "train_seconds": 1800.0, "throughput": 1.0}
+GOALS = {"tuned_exact": 0.9, "base_exact": 0.1, "train_seconds": 1800.0, "throughput": 1.0,
+         "decode": 0.9}
 WARMUP_STEPS = 2  # left out of both sides' tokens/s: the first steps allocate and warm caches
 DECODE_PROMPT = [{"role": "user",
                   "content": "Write a long story about a lighthouse keeper and a storm."}]
@@ -52,7 +58,7 @@ class Settings:
     facts: int = 50
     epochs: int = 8
     learning_rate: float = 5e-4
-    lora: LoraSettings = field(default_factory=lambda: LoraSettings(r=16, alpha=32))
+    lora: LoraSettings = field(default_factory=LoraSettings)
     seed: int = 0
     reference_steps: int = 20
     decode_tokens: int = 64
@@ -169,6 +175,7 @@ def goals(report: dict[str, Any]) -> list[dict[str, Any]]:
     probe, training = report["probe"], report["training"]
     throughput = report.get("throughput") or {}
     ratio = throughput.get("ratio")
+    decode = (report.get("decode") or {}).get("ratio")
 
     def goal(name: str, target: str, measured: float | None, met: bool | None) -> dict:
         return {"name": name, "target": target, "measured": measured, "met": met}
@@ -182,6 +189,8 @@ def goals(report: dict[str, Any]) -> list[dict[str, Any]]:
              training["seconds"] <= GOALS["train_seconds"]),
         goal("training tokens/s vs plain peft", f">= {GOALS['throughput']}", ratio,
              None if ratio is None else ratio >= GOALS["throughput"]),
+        goal("tuned decode tokens/s vs the base's", f">= {GOALS['decode']}", decode,
+             None if decode is None else decode >= GOALS["decode"]),
     ]
 
 
