@@ -10,11 +10,14 @@ cells stay valid across switches, since they were computed with its own adapter 
 sequence attends to them; prefix caches are never offered across adapters, because the same
 tokens give other keys and values under another adapter.
 
-Measured on Qwen2.5-Coder-0.5B (Q4_K_M) on a shared 2-core machine, 1 thread, with a random
-r=8 adapter on every linear layer: greedy decode 9.15 tokens/s against the bare base's 9.24
-(0.99x, medians of 9 alternating runs of 64 tokens); loading the adapter 16-21 ms (file in the
-page cache); setting another adapter on the context 0.09 ms, and the decode step after a switch
-took 118 ms against 110 ms without one (medians of 60 one-token steps, a busy machine).
+Measured on Qwen2.5-Coder-0.5B (Q4_K_M), 2 threads on a quiet 2-core machine, 64 greedy tokens
+each (``bench.adapter_speed``, medians of 3 alternating runs), random r=8 adapters scaled down so
+the text stays the base's: 0.93x the bare base's tokens/s on every linear layer, 0.93x on the
+MLP alone, 1.01x on q/v alone. The MLP's adapters (the widest matrices) are the cost, not the
+number of adapted layers. A trained r=8 adapter read 0.89-0.92x (``hearth bench tune``), and
+a trained r=16 one 0.87-0.89x. Loading an adapter took 16-21 ms (file in the page cache);
+setting another adapter on the context 0.09 ms, and the decode step after a switch took 118 ms
+against 110 ms without one (medians of 60 one-token steps, a busy machine, an earlier session).
 
 The other design, a context per adapter on the same weights, would keep an adapter's steps
 batched apart without switching, but gives each adapter a KV cache of its own (the memory of
