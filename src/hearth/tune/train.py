@@ -4,7 +4,8 @@ Why Trainer and not TRL's SFTTrainer: TRL is not installed, and what it would ad
 rendering, assistant-only loss) is one small module of ours (``render.py``) that also serves
 validation, so both count tokens the same way. Trainer brings the rest: the optimiser and
 schedule, gradient accumulation, checkpoints with optimiser and RNG state, exact resume
-(``resume_from_checkpoint``), CPU or CUDA.
+(``resume_from_checkpoint``), CPU or CUDA. The loss runs the LM head only at the positions it
+scores (``answer_loss.py``): the same loss, a cheaper step.
 
 A job folder holds ``checkpoints/checkpoint-N`` (every ``save_steps`` steps, the last two kept)
 and, once training finishes, ``adapter/`` (peft's ``adapter_config.json`` and
@@ -24,10 +25,10 @@ from typing import Any
 
 import torch
 from peft import LoraConfig, get_peft_model
-from transformers import (DataCollatorForSeq2Seq, PrinterCallback, Trainer, TrainerCallback,
-                          TrainingArguments)
+from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
+from hearth.tune.answer_loss import AnswerOnlyCollator, answer_loss
 from hearth.tune.base import Base, load_base
 from hearth.tune.checkpoints import checkpoints_dir
 from hearth.tune.data import Dataset, validate
@@ -135,8 +136,8 @@ def train(config: TrainConfig, on_progress: Callable[[Progress], None] | None = 
     watcher = _Watcher(on_progress, should_stop)
     trainer = Trainer(model=model, args=arguments, train_dataset=_rendered(base, dataset),
                       eval_dataset=_rendered(base, validation) if validation else None,
-                      data_collator=DataCollatorForSeq2Seq(base.tokenizer, padding=True),
-                      callbacks=[watcher])
+                      data_collator=AnswerOnlyCollator(base.tokenizer),
+                      compute_loss_func=answer_loss, callbacks=[watcher])
     trainer.remove_callback(PrinterCallback)  # progress goes to on_progress, not to stdout
     started = time.monotonic()
     resume = last_checkpoint(config.job_dir)
