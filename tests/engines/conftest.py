@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
+from collections.abc import Iterator
 from pathlib import Path
 
 import toy_gpt_oss
 import pytest
 from openai_harmony import HarmonyEncoding
 
+from hearth.config import Settings
 from hearth.engines.harmony_vocab import harmony_encoding
+from hearth.engines.llamacpp import LlamaCppEngine
+from live_server import default_model_path
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +42,15 @@ def toy_gpt_oss_gguf(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempP
     model = folder / "gpt-oss-toy.gguf"
     return model if model.exists() else toy_gpt_oss.build(folder, harmony_models_dir,
                                                                 encoding)
+
+
+@pytest.fixture(scope="module")
+def default_engine() -> Iterator[LlamaCppEngine]:
+    """The default catalog model on the embedded engine, one sequence, 2 threads; loaded once
+    per test module."""
+    path = default_model_path()
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run `hearth models pull` (make test does)")
+    engine = LlamaCppEngine.from_settings(Settings(model=str(path), parallel=1, threads=2))
+    yield engine
+    asyncio.run(engine.close())

@@ -5,30 +5,17 @@ token, so it hardly moves a word the model is sure of; it is checked only to arr
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 from pydantic import ValidationError
 
 from hearth.api.chat.protocol import ChatCompletionRequest
 from hearth.api.chat.serving import to_engine_request
-from hearth.config import Settings
 from hearth.engines.base import ChatRequest
 from hearth.engines.llamacpp import LlamaCppEngine
-from live_server import default_model_path
 
 ASK = [{"role": "user", "content": "Write the word apple 30 times, separated by spaces, "
                                    "and nothing else."}]
-
-
-@pytest.fixture(scope="module")
-def engine() -> Iterator[LlamaCppEngine]:
-    path = default_model_path()
-    if not path.exists():
-        pytest.fail(f"{path} is missing: run `hearth models pull` (make test does)")
-    engine = LlamaCppEngine.from_settings(Settings(model=str(path), parallel=1, threads=2))
-    yield engine
-    asyncio.run(engine.close())
 
 
 def apples(engine: LlamaCppEngine, **penalties: float) -> int:
@@ -38,10 +25,11 @@ def apples(engine: LlamaCppEngine, **penalties: float) -> int:
     return asyncio.run(run()).lower().count("apple")
 
 
-def test_a_frequency_penalty_stops_the_model_repeating_itself(engine: LlamaCppEngine) -> None:
-    plain = apples(engine)
+def test_a_frequency_penalty_stops_the_model_repeating_itself(
+        default_engine: LlamaCppEngine) -> None:
+    plain = apples(default_engine)
     assert plain >= 15  # the greedy answer does as asked
-    assert apples(engine, frequency_penalty=2.0) <= plain // 2
+    assert apples(default_engine, frequency_penalty=2.0) <= plain // 2
 
 
 def test_the_api_passes_both_penalties_and_refuses_them_out_of_openais_range() -> None:
