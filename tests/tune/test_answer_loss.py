@@ -10,7 +10,7 @@ from peft import LoraConfig, get_peft_model
 
 from hearth.tune.answer_loss import AnswerOnlyCollator, answer_loss
 from hearth.tune.base import load_base
-from hearth.tune.render import render
+from hearth.tune.render import IGNORE, render
 
 CHATS = [
     [{"role": "user", "content": "What is the capital of Zorbland?"},
@@ -34,7 +34,7 @@ def test_the_answer_only_loss_equals_the_full_loss_with_fewer_logits(
         [{"input_ids": r.input_ids, "labels": r.labels} for r in rendered])
     labels = batch.pop("labels")
     keep = batch.pop("logits_to_keep")
-    answered = sum(label != -100 for r in rendered for label in r.labels)
+    answered = sum(label != IGNORE for r in rendered for label in r.labels)
     assert int(keep.sum()) == answered  # one kept position before each labelled token
     assert labels.shape[1] > 2 * answered  # the two chats are mostly prompt
 
